@@ -1,0 +1,95 @@
+"""Typed settings, read from ``ONESTORY_*`` environment variables.
+
+The demo needs no configuration at all: the data directory defaults to ``./.onestory``, the
+database to a SQLite file inside it, and a secret key is generated into it on first use.
+In production (``ONESTORY_ENV=production``) a real secret key must be supplied.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLE_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "example", "dev"})
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    """Everything OneStory reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTORY_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path(".onestory"))
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'onestory.sqlite3').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory if needed, refusing a path that is not a directory."""
+        path = self.data_dir
+        if path.exists() and not path.is_dir():
+            raise ConfigurationError(
+                f"data directory {path} exists but is not a directory; "
+                "remove it or set ONESTORY_DATA_DIR to another path"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def resolve_secret_key(self) -> str:
+        """The secret key for signing cookies and tokens.
+
+        Outside production a missing key is generated once into the data directory so that
+        sessions survive a restart of the demo. In production a missing, short or example key
+        is refused.
+        """
+        given = self.secret_key.get_secret_value() if self.secret_key else None
+        if self.env == "production":
+            if not given or given.strip().lower() in EXAMPLE_SECRET_KEYS:
+                raise ConfigurationError(
+                    "ONESTORY_SECRET_KEY must be set to a random value in production "
+                    '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+            if len(given) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigurationError(
+                    f"ONESTORY_SECRET_KEY is {len(given)} characters; "
+                    f"production needs at least {MIN_SECRET_KEY_LENGTH}"
+                )
+            return given
+        if given:
+            return given
+        key_file = self.ensure_data_dir() / SECRET_KEY_FILE
+        if key_file.exists():
+            key = key_file.read_text(encoding="utf-8").strip()
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigurationError(
+                    f"{key_file} holds a key that is too short; delete it to generate a new one"
+                )
+            return key
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        return key
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh from the environment."""
+    return Settings()
