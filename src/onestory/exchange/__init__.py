@@ -1,0 +1,1 @@
+"""Agencies' data in and out of OneStory, in the common model."""

@@ -1,0 +1,1 @@
+"""Who may see what: organisations, their people and systems, and (later) the sharing policy."""
