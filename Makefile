@@ -8,7 +8,7 @@ GOVUK_FRONTEND_VERSION := 6.3.0
 ASSETS := src/onestory/web/static/govuk
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest assets clean bench
+.PHONY: demo test lint typecheck pytest clean bench constraints
 
 demo: $(STAMP) $(ASSETS)/.version
 	$(BIN)/onestory demo
@@ -48,3 +48,8 @@ $(ASSETS)/.version: Makefile
 
 clean:
 	rm -rf $(VENV) build $(ASSETS) .onestory
+
+# Re-pin every dependency to what the virtual environment holds now.
+constraints: $(STAMP)
+	{ echo "# Pinned versions of every dependency (regenerate with: make constraints)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^onestory'; } > constraints.txt
