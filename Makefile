@@ -8,7 +8,7 @@ GOVUK_FRONTEND_VERSION := 6.3.0
 ASSETS := src/onestory/web/static/govuk
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest clean bench constraints
+.PHONY: demo test lint typecheck pytest clean bench constraints assets
 
 demo: $(STAMP) $(ASSETS)/.version
 	$(BIN)/onestory demo
@@ -45,6 +45,8 @@ $(ASSETS)/.version: Makefile
 	cp build/npm/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css $(ASSETS)/
 	cp build/npm/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(ASSETS)/
 	echo $(GOVUK_FRONTEND_VERSION) > $@
+
+assets: $(ASSETS)/.version
 
 clean:
 	rm -rf $(VENV) build $(ASSETS) .onestory

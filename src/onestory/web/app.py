@@ -1,0 +1,128 @@
+"""The application factory: the one place that builds the FastAPI app and mounts every router.
+
+Contexts provide routers and pages; they never import this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from onestory import __version__
+from onestory.config import ConfigurationError, Settings, get_settings
+from onestory.store import create_engine_for, session_factory
+from onestory.web import api_docs, auth, errors, health, pages
+from onestory.web.csrf import CsrfError, verify_csrf
+from onestory.web.identity import SignInRequired
+from onestory.web.security import SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+GOVUK_DIR = STATIC_DIR / "govuk"
+GOVUK_FILES = ("govuk-frontend.min.css", "govuk-frontend.min.js")
+SESSION_COOKIE = "onestory_session"
+SESSION_MAX_AGE_SECONDS = 8 * 60 * 60
+
+
+def check_govuk_assets(directory: Path = GOVUK_DIR) -> None:
+    """Refuse to start without GOV.UK Frontend's built files, saying how to get them."""
+    missing = [
+        str(path)
+        for path in [directory / "assets", *(directory / name for name in GOVUK_FILES)]
+        if not path.exists()
+    ]
+    if missing:
+        raise ConfigurationError(
+            "GOV.UK Frontend's built assets are missing (" + ", ".join(missing) + "). "
+            "Run `make demo` or `make test` from the repository root: they fetch them with npm "
+            "into src/onestory/web/static/govuk/."
+        )
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the OneStory web application.
+
+    Without ``engine``, one is made from ``settings.effective_database_url`` and disposed of
+    when the application shuts down; a given engine stays the caller's.
+    """
+    settings = settings or get_settings()
+    check_govuk_assets()
+    owns_engine = engine is None
+    if engine is None:
+        if not settings.database_url:
+            settings.ensure_data_dir()
+        engine = create_engine_for(settings.effective_database_url)
+    secret_key = settings.resolve_secret_key()
+    production = settings.env == "production"
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="OneStory",
+        version=__version__,
+        summary="One record of a criminal case across the justice agencies of England and Wales.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # our own page at /api/docs: see web.api_docs
+        redoc_url=None,
+        dependencies=[Depends(verify_csrf)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.authenticator = auth.PasswordAuthenticator()
+
+    # Added last = runs first: the security headers wrap everything, sessions included.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_SECONDS,
+        same_site="lax",
+        https_only=production,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, production=production)
+
+    app.add_exception_handler(CsrfError, errors.csrf_error)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(SignInRequired, errors.sign_in_required)
+    app.add_exception_handler(Exception, errors.server_error)
+
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(api_docs.router)
+    _mount_static(app)
+    return app
+
+
+def _mount_static(app: FastAPI) -> None:
+    # The two GOV.UK Frontend bundles sit beside its assets folder in the npm package; serving
+    # them under /assets too keeps one URL prefix, matching the paths compiled into the CSS.
+    for name in GOVUK_FILES:
+        app.add_api_route(
+            f"/assets/{name}",
+            _file_endpoint(GOVUK_DIR / name),
+            methods=["GET", "HEAD"],
+            include_in_schema=False,
+        )
+    app.mount("/assets/onestory", StaticFiles(directory=STATIC_DIR / "onestory"), name="onestory")
+    app.mount("/assets", StaticFiles(directory=GOVUK_DIR / "assets"), name="assets")
+
+
+def _file_endpoint(path: Path) -> Callable[[], Awaitable[FileResponse]]:
+    async def serve() -> FileResponse:
+        return FileResponse(path)
+
+    return serve
