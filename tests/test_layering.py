@@ -1,0 +1,53 @@
+"""The architecture's import rules, checked on the source so they cannot quietly erode."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "onestory"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules_under(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+def test_domain_imports_nothing_of_ours_but_itself() -> None:
+    offenders = {
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in modules_under("domain")
+        for name in imports_of(path)
+        if name.startswith("onestory") and not name.startswith("onestory.domain")
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_only_the_cli_imports_the_application_factory() -> None:
+    offenders = {
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if "onestory.web.app" in imports_of(path) and path.name not in {"cli.py", "app.py"}
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_store_does_not_import_the_contexts_above_it() -> None:
+    contexts = ("onestory.sharing", "onestory.exchange", "onestory.web", "onestory.synth")
+    offenders = {
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in modules_under("store")
+        for name in imports_of(path)
+        if name.startswith(contexts)
+    }
+    assert not offenders, sorted(offenders)
