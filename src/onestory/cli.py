@@ -1,0 +1,195 @@
+"""The ``onestory`` command: every long job shows its progress; every failure is one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from onestory.config import ConfigurationError, Settings, get_settings
+
+app = typer.Typer(
+    help="OneStory: one record of a criminal case across the justice agencies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: migrations and status.", no_args_is_help=True)
+schema_app = typer.Typer(help="The common model's published schemas.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(schema_app, name="schema")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class CommandError(Exception):
+    """A failure to report to the user in one line."""
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def open_database(settings: Settings) -> Engine:
+    """The configured database, migrated to the newest schema."""
+    from onestory.store import create_engine_for
+    from onestory.store.migrate import upgrade
+
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    engine = create_engine_for(settings.effective_database_url)
+    try:
+        upgrade(engine)
+    except (OperationalError, DatabaseError) as exc:
+        raise CommandError(
+            f"cannot open the database at {settings.effective_database_url} "
+            f"({exc.orig if getattr(exc, 'orig', None) else exc}); "
+            "if the data directory is damaged, move it aside and run again"
+        ) from exc
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from onestory.store.migrate import current_revision
+
+    engine = open_database(get_settings())
+    console.print(f"Database is at revision [bold]{current_revision(engine)}[/bold].")
+
+
+@schema_app.command("export")
+def schema_export(
+    directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schema files")],
+) -> None:
+    """Write one JSON Schema file per event type and version."""
+    from onestory.domain.schema import all_event_schemas
+
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"{directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    schemas = all_event_schemas()
+    for name, schema in schemas.items():
+        (directory / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+    console.print(f"Wrote {len(schemas)} event schemas to {directory}.")
+
+
+def _register_synth() -> None:
+    from onestory.synth.cli import synth
+
+    app.command("synth", help="Generate a synthetic multi-agency world and its extracts.")(synth)
+
+
+_register_synth()
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(help="People in the synthetic world", min=1)] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic world")] = 1,
+    serve: Annotated[bool, typer.Option(help="Serve the site when ready")] = True,
+) -> None:
+    """Generate and load a synthetic world, print demo sign-ins, and serve the site."""
+    from onestory.demo import ensure_demo_accounts
+    from onestory.exchange.loader import count_event_lines, load_events, load_organisations
+    from onestory.store import session_factory
+    from onestory.synth import write_world
+
+    settings = get_settings()
+    data_dir = settings.ensure_data_dir()
+    settings.resolve_secret_key()
+    engine = open_database(settings)
+    world = data_dir / "world"
+    if (world / "manifest.json").exists():
+        console.print(f"Using the synthetic world already in {world}.")
+    else:
+        with _progress() as progress:
+            task = progress.add_task("Generating a synthetic world", total=people)
+            write_world(
+                world, people=people, seed=seed, progress=lambda n: progress.advance(task, n)
+            )
+    sessions = session_factory(engine)
+    with sessions() as session:
+        load_organisations(session, world / "organisations.json")
+        session.commit()
+        events_file = world / "events.jsonl"
+        with _progress() as progress:
+            task = progress.add_task("Loading events", total=count_event_lines(events_file))
+            added, present = load_events(
+                session, events_file, progress=lambda n: progress.advance(task, n)
+            )
+        console.print(f"Events: {added} loaded, {present} already held.")
+        sign_ins = ensure_demo_accounts(session, data_dir)
+    table = Table(title="Demo sign-ins (also in " + str(data_dir / "demo-sign-ins.json") + ")")
+    table.add_column("Role")
+    table.add_column("Organisation")
+    # Never wrap what people copy and paste.
+    table.add_column("Email", no_wrap=True)
+    table.add_column("Password", no_wrap=True)
+    for s in sign_ins:
+        table.add_row(s.label, s.organisation or "—", s.email, s.password)
+    console.print(table)
+    if serve:
+        _serve(settings, engine)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the site (the database must have been created with `onestory db upgrade`)."""
+    settings = get_settings()
+    _serve(settings, open_database(settings))
+
+
+def _serve(settings: Settings, engine: Engine) -> None:
+    import uvicorn
+
+    from onestory.web.app import create_app
+
+    url = f"http://{settings.host}:{settings.port}/"
+    console.print(f"OneStory is running at [link={url}]{url}[/link] — press Ctrl+C to stop.")
+    uvicorn.run(
+        create_app(settings, engine=engine),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; errors become one line on stderr and exit status 2."""
+    command = typer.main.get_command(app)
+    try:
+        # Without standalone mode, a typer.Exit comes back as the return value.
+        result = command.main(args=argv, prog_name="onestory", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("Aborted.")
+        return 130
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value...
+        err_console.print(f"Error: {exc.format_message()}", highlight=False, soft_wrap=True)
+        return 2
+    except (CommandError, ConfigurationError, ValueError, OSError) as exc:
+        err_console.print(f"Error: {exc}", highlight=False, soft_wrap=True)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""``onestory demo``: a synthetic world loaded into the embedded store, with sign-ins per role.
+
+Re-running reuses what exists: the world is generated once per data directory, the loader skips
+events it already holds, and the demo accounts (with their passwords, kept in the data directory
+and readable only by its owner) are created once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from onestory.sharing.accounts import create_account
+from onestory.sharing.tables import Organisation, UserAccount
+
+DEMO_SIGN_INS_FILE = "demo-sign-ins.json"
+
+# One sign-in per kind of user, each in the first organisation of its kind.
+DEMO_ROLES: tuple[tuple[str, str, str | None], ...] = (
+    ("police_officer", "Police officer", "police"),
+    ("cps_prosecutor", "CPS prosecutor", "cps"),
+    ("court_officer", "Court officer", "court"),
+    ("witness_care_officer", "Witness Care officer", "witness_care"),
+    ("prison_officer", "Prison officer", "prison"),
+    ("probation_officer", "Probation officer", "probation"),
+    ("victim_support_worker", "Victim support worker", "victim_support"),
+    ("education_provider", "Education provider", "education"),
+    ("analyst", "Analyst", None),
+    ("victim", "Victim (member of the public)", None),
+)
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    """A demo account's role, organisation, email and password."""
+
+    role: str
+    label: str
+    organisation: str | None
+    email: str
+    password: str
+
+
+def ensure_demo_accounts(session: Session, data_dir: Path) -> list[DemoSignIn]:
+    """Create the demo accounts that are missing, and return every demo sign-in."""
+    store = data_dir / DEMO_SIGN_INS_FILE
+    known: dict[str, dict[str, str | None]] = {}
+    if store.exists():
+        known = {row["email"]: row for row in json.loads(store.read_text(encoding="utf-8"))}
+    sign_ins: list[DemoSignIn] = []
+    for role, label, kind in DEMO_ROLES:
+        email = f"{role.replace('_', '.')}@demo.onestory.test"
+        organisation = None
+        if kind is not None:
+            organisation = session.scalar(
+                select(Organisation.code)
+                .where(Organisation.kind == kind)
+                .order_by(Organisation.code)
+                .limit(1)
+            )
+        account = session.scalar(select(UserAccount).where(UserAccount.email == email))
+        row = known.get(email)
+        if account is None or row is None or not row.get("password"):
+            if account is not None:
+                # The password was lost with the sign-ins file; start the account afresh.
+                session.delete(account)
+                session.flush()
+            password = secrets.token_urlsafe(12)
+            create_account(
+                session,
+                email=email,
+                display_name=label,
+                role=role,
+                password=password,
+                organisation_code=organisation,
+            )
+        else:
+            password = str(row["password"])
+        sign_ins.append(DemoSignIn(role, label, organisation, email, password))
+    session.commit()
+    store.write_text(json.dumps([s.__dict__ for s in sign_ins], indent=2) + "\n", encoding="utf-8")
+    store.chmod(0o600)
+    return sign_ins
+
+
+def database_is_empty(engine: Engine) -> bool:
+    """Whether the database has no tables yet."""
+    from sqlalchemy import inspect
+
+    return not inspect(engine).get_table_names()

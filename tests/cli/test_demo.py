@@ -1,0 +1,51 @@
+"""``onestory demo`` end to end (without serving): generate, load, sign-ins; re-run reuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, select
+
+from onestory.cli import main
+from onestory.exchange.tables import StoredEvent
+from onestory.sharing.passwords import verify_password
+from onestory.sharing.tables import UserAccount
+from onestory.store import create_engine_for, session_factory
+
+
+def test_demo_builds_a_world_and_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ONESTORY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ONESTORY_DATABASE_URL", raising=False)
+    # The CLI's console was sized when first imported; give it room for the sign-ins table.
+    monkeypatch.setattr("onestory.cli.console", Console(width=200))
+
+    assert main(["demo", "--people", "40", "--no-serve"]) == 0
+    first = capsys.readouterr().out
+    assert "Demo sign-ins" in first
+    sign_ins = json.loads((tmp_path / "demo-sign-ins.json").read_text())
+    assert {s["role"] for s in sign_ins} >= {"police_officer", "victim", "analyst"}
+    for s in sign_ins:
+        assert s["email"] in first and s["password"] in first
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'onestory.sqlite3'}")
+    with session_factory(engine)() as session:
+        events = session.scalar(select(func.count()).select_from(StoredEvent))
+        assert events and events > 40
+        police = session.scalar(select(UserAccount).where(UserAccount.role == "police_officer"))
+        assert police is not None and police.organisation is not None
+        password = next(s["password"] for s in sign_ins if s["role"] == "police_officer")
+        assert verify_password(police.password_hash, password)
+
+    assert main(["demo", "--people", "40", "--no-serve"]) == 0
+    second = capsys.readouterr().out
+    assert "Using the synthetic world already in" in second
+    assert f"0 loaded, {events} already held" in second
+    assert json.loads((tmp_path / "demo-sign-ins.json").read_text()) == sign_ins
+    with session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(StoredEvent)) == events
+    engine.dispose()
