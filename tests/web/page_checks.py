@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2 as httpx
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 from fastapi.testclient import TestClient

@@ -178,7 +178,8 @@ class IdentifierValue(str):
     @classmethod
     def _canonical(cls, text: str) -> str:
         """The canonical form of ``text`` (stripped, upper case, ASCII), or raise _Rejected."""
-        raise NotImplementedError
+        # Every concrete identifier type overrides this; the base class is never instantiated.
+        raise TypeError(f"{cls.__name__} does not define its canonical form")
 
     @classmethod
     def _format_error(cls) -> _Rejected:
