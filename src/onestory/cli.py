@@ -136,14 +136,14 @@ def demo(
             )
         console.print(f"Events: {added} loaded, {present} already held.")
         sign_ins = ensure_demo_accounts(session, data_dir)
-    table = Table(title="Demo sign-ins (also in " + str(data_dir / "demo-sign-ins.json") + ")")
-    table.add_column("Role")
-    table.add_column("Organisation")
-    # Never wrap what people copy and paste.
+    table = Table(title=f"Demo sign-ins (also in {data_dir / 'demo-sign-ins.json'})")
+    # Never wrap what people copy and paste; the role wraps instead.
     table.add_column("Email", no_wrap=True)
     table.add_column("Password", no_wrap=True)
+    table.add_column("Role (organisation)")
     for s in sign_ins:
-        table.add_row(s.label, s.organisation or "—", s.email, s.password)
+        where = f" ({s.organisation})" if s.organisation else ""
+        table.add_row(s.email, s.password, s.label + where)
     console.print(table)
     if serve:
         _serve(settings, engine)

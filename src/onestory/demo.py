@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.sharing.accounts import create_account
@@ -21,17 +21,18 @@ from onestory.sharing.tables import Organisation, UserAccount
 DEMO_SIGN_INS_FILE = "demo-sign-ins.json"
 
 # One sign-in per kind of user, each in the first organisation of its kind.
-DEMO_ROLES: tuple[tuple[str, str, str | None], ...] = (
-    ("police_officer", "Police officer", "police"),
-    ("cps_prosecutor", "CPS prosecutor", "cps"),
-    ("court_officer", "Court officer", "court"),
-    ("witness_care_officer", "Witness Care officer", "witness_care"),
-    ("prison_officer", "Prison officer", "prison"),
-    ("probation_officer", "Probation officer", "probation"),
-    ("victim_support_worker", "Victim support worker", "victim_support"),
-    ("education_provider", "Education provider", "education"),
-    ("analyst", "Analyst", None),
-    ("victim", "Victim (member of the public)", None),
+DEMO_ROLES: tuple[tuple[str, str, str, str | None], ...] = (
+    # (role, label, the email's local part, kind of organisation)
+    ("police_officer", "Police officer", "police", "police"),
+    ("cps_prosecutor", "CPS prosecutor", "cps", "cps"),
+    ("court_officer", "Court officer", "court", "court"),
+    ("witness_care_officer", "Witness Care officer", "witness-care", "witness_care"),
+    ("prison_officer", "Prison officer", "prison", "prison"),
+    ("probation_officer", "Probation officer", "probation", "probation"),
+    ("victim_support_worker", "Victim support worker", "victim-support", "victim_support"),
+    ("education_provider", "Education provider", "education", "education"),
+    ("analyst", "Analyst", "analyst", None),
+    ("victim", "Victim (member of the public)", "victim", None),
 )
 
 
@@ -53,8 +54,8 @@ def ensure_demo_accounts(session: Session, data_dir: Path) -> list[DemoSignIn]:
     if store.exists():
         known = {row["email"]: row for row in json.loads(store.read_text(encoding="utf-8"))}
     sign_ins: list[DemoSignIn] = []
-    for role, label, kind in DEMO_ROLES:
-        email = f"{role.replace('_', '.')}@demo.onestory.test"
+    for role, label, local_part, kind in DEMO_ROLES:
+        email = f"{local_part}@demo.onestory.test"
         organisation = None
         if kind is not None:
             organisation = session.scalar(
@@ -86,10 +87,3 @@ def ensure_demo_accounts(session: Session, data_dir: Path) -> list[DemoSignIn]:
     store.write_text(json.dumps([s.__dict__ for s in sign_ins], indent=2) + "\n", encoding="utf-8")
     store.chmod(0o600)
     return sign_ins
-
-
-def database_is_empty(engine: Engine) -> bool:
-    """Whether the database has no tables yet."""
-    from sqlalchemy import inspect
-
-    return not inspect(engine).get_table_names()
