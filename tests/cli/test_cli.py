@@ -85,3 +85,22 @@ def test_schema_export_writes_valid_schemas(tmp_path: Path) -> None:
 def test_unknown_option_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_cli("synth", "--colour", "blue", data_dir=tmp_path)
     assert_one_line_error(result, "--colour")
+
+
+def test_exported_schemas_validate_every_synthetic_event(tmp_path: Path) -> None:
+    world, schemas = tmp_path / "world", tmp_path / "schemas"
+    assert main(["synth", "--people", "150", "--seed", "5", "--out", str(world)]) == 0
+    assert main(["schema", "export", str(schemas)]) == 0
+    validators = {
+        path.name.removesuffix(".schema.json"): Draft202012Validator(json.loads(path.read_text()))
+        for path in schemas.glob("*.schema.json")
+    }
+    seen: set[str] = set()
+    lines = (world / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    for line_no, line in enumerate(lines, start=1):
+        event = json.loads(line)
+        key = f"{event['eventType']}.v{event['version']}"
+        errors = list(validators[key].iter_errors(event))
+        assert not errors, f"events.jsonl:{line_no}: {errors[0].message}"
+        seen.add(key)
+    assert seen == set(validators)
