@@ -51,3 +51,16 @@ def test_store_does_not_import_the_contexts_above_it() -> None:
         if name.startswith(contexts)
     }
     assert not offenders, sorted(offenders)
+
+
+def test_ledger_crypto_is_pure() -> None:
+    pure = {"merkle.py", "note.py", "entries.py", "audit.py"}
+    allowed = ("onestory.ledger.merkle", "onestory.ledger.note", "onestory.ledger.entries")
+    offenders = {
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in modules_under("ledger")
+        if path.name in pure
+        for name in imports_of(path)
+        if name.startswith("onestory") and not name.startswith(allowed)
+    }
+    assert not offenders, sorted(offenders)

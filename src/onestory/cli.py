@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
 
+from onestory.clitools import CommandError, console, err_console, open_database, progress_bar
 from onestory.config import ConfigurationError, Settings, get_settings
+from onestory.ledger.cli import ledger_app
+from onestory.ledger.log import LedgerError
 
 app = typer.Typer(
     help="OneStory: one record of a criminal case across the justice agencies.",
@@ -26,43 +26,7 @@ db_app = typer.Typer(help="The database: migrations and status.", no_args_is_hel
 schema_app = typer.Typer(help="The common model's published schemas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-class CommandError(Exception):
-    """A failure to report to the user in one line."""
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
-def open_database(settings: Settings) -> Engine:
-    """The configured database, migrated to the newest schema."""
-    from onestory.store import create_engine_for
-    from onestory.store.migrate import upgrade
-
-    if not settings.database_url:
-        settings.ensure_data_dir()
-    engine = create_engine_for(settings.effective_database_url)
-    try:
-        upgrade(engine)
-    except (OperationalError, DatabaseError) as exc:
-        raise CommandError(
-            f"cannot open the database at {settings.effective_database_url} "
-            f"({exc.orig if getattr(exc, 'orig', None) else exc}); "
-            "if the data directory is damaged, move it aside and run again"
-        ) from exc
-    return engine
+app.add_typer(ledger_app, name="ledger")
 
 
 @db_app.command("upgrade")
@@ -108,6 +72,7 @@ def demo(
     """Generate and load a synthetic world, print demo sign-ins, and serve the site."""
     from onestory.demo import ensure_demo_accounts
     from onestory.exchange.loader import count_event_lines, load_events, load_organisations
+    from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
     from onestory.store import session_factory
     from onestory.synth import write_world
 
@@ -119,7 +84,7 @@ def demo(
     if (world / "manifest.json").exists():
         console.print(f"Using the synthetic world already in {world}.")
     else:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("Generating a synthetic world", total=people)
             write_world(
                 world, people=people, seed=seed, progress=lambda n: progress.advance(task, n)
@@ -129,12 +94,19 @@ def demo(
         load_organisations(session, world / "organisations.json")
         session.commit()
         events_file = world / "events.jsonl"
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("Loading events", total=count_event_lines(events_file))
             added, present = load_events(
                 session, events_file, progress=lambda n: progress.advance(task, n)
             )
         console.print(f"Events: {added} loaded, {present} already held.")
+        signer = load_or_create_signer(data_dir, settings.ledger_origin)
+        checkpoint = cut_checkpoint(session, signer)
+        session.commit()
+        console.print(
+            f"Ledger: checkpoint of {checkpoint.size} entries signed by {signer.name} "
+            f"(verifier key in {data_dir / VERIFIER_KEY_FILE})."
+        )
         sign_ins = ensure_demo_accounts(session, data_dir)
     table = Table(title=f"Demo sign-ins (also in {data_dir / 'demo-sign-ins.json'})")
     # Never wrap what people copy and paste; the role wraps instead.
@@ -185,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:  # usage errors: unknown option, bad value...
         err_console.print(f"Error: {exc.format_message()}", highlight=False, soft_wrap=True)
         return 2
-    except (CommandError, ConfigurationError, ValueError, OSError) as exc:
+    except (CommandError, ConfigurationError, LedgerError, ValueError, OSError) as exc:
         err_console.print(f"Error: {exc}", highlight=False, soft_wrap=True)
         return 2
     return result if isinstance(result, int) else 0

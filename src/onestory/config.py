@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    ledger_origin: str = Field(
+        default="onestory.localhost/ledger",
+        description="The ledger's name in its checkpoints (C2SP origin: a schema-less URL)",
+    )
+    ledger_checkpoint_interval: int = Field(
+        default=300, ge=0, description="Seconds between checkpoints the server cuts; 0 = never"
+    )
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -67,7 +67,12 @@ def test_db_upgrade_creates_the_database(
     monkeypatch.setenv("ONESTORY_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ONESTORY_DATABASE_URL", raising=False)
     assert main(["db", "upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    from onestory.store import create_engine_for
+    from onestory.store.migrate import head_revision
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'onestory.sqlite3'}")
+    assert f"revision {head_revision(engine)}." in capsys.readouterr().out
+    engine.dispose()
     assert (tmp_path / "onestory.sqlite3").exists()
 
 

@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from onestory.domain.events import EventError, parse_event
 from onestory.exchange.tables import EventPersonRef, StoredEvent
+from onestory.ledger.entries import NewEntry, Subject
+from onestory.ledger.log import append_many
 from onestory.sharing.tables import Organisation
 
 BATCH_SIZE = 2_000
+LOADER_ACTOR = "system:demo-loader"
 
 
 class LoadError(Exception):
@@ -77,12 +80,15 @@ def load_events(
 ) -> tuple[int, int]:
     """Store every event in ``path`` (JSON Lines) not already held; returns (added, present).
 
+    Each stored event is ledgered (``exchange.event.received``) in the same transaction.
+
     Events are validated against their registered type and version first. Batches are
     committed as they fill, so a long load can be interrupted and re-run: it resumes by skipping
     the events it already holds.
     """
     added = present = 0
     batch: list[tuple[int, dict[str, Any]]] = []
+    entries: list[NewEntry] = []
 
     def flush() -> None:
         nonlocal added, present
@@ -100,6 +106,7 @@ def load_events(
                 continue
             held.add(event_id)
             refs = event.person_reference.identifiers if event.person_reference else []
+            envelope = event.model_dump(mode="json")
             session.add(
                 StoredEvent(
                     id=event_id,
@@ -107,11 +114,24 @@ def load_events(
                     version=event.version,
                     occurred_at=event.occurred_at,
                     asserted_by=event.asserted_by,
-                    envelope=event.model_dump(mode="json"),
+                    envelope=envelope,
                     person_refs=[EventPersonRef(id_type=r.type, value=r.value) for r in refs],
                 )
             )
+            # The ledger commits to the event (details erasable), in the same transaction.
+            entries.append(
+                NewEntry(
+                    entry_type="exchange.event.received",
+                    actor=LOADER_ACTOR,
+                    actor_org=event.asserted_by,
+                    subjects=(Subject("event", event_id),),
+                    payload=envelope,
+                )
+            )
             added += 1
+        session.flush()
+        append_many(session, entries)
+        entries.clear()
         session.commit()
         if progress:
             progress(len(batch))

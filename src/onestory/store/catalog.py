@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 TABLE_MODULES = (
     "onestory.sharing.tables",
     "onestory.exchange.tables",
+    "onestory.ledger.tables",
 )
 
 

@@ -5,6 +5,7 @@ Contexts provide routers and pages; they never import this module.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
+from onestory.ledger import api as ledger_api
+from onestory.ledger.checkpoints import load_or_create_signer
+from onestory.ledger.schedule import cut_checkpoints_every
 from onestory.store import create_engine_for, session_factory
 from onestory.web import api_docs, auth, errors, health, pages
 from onestory.web.csrf import CsrfError, verify_csrf
@@ -63,8 +67,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     production = settings.env == "production"
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        checkpoints = None
+        if settings.ledger_checkpoint_interval:
+            signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
+            checkpoints = asyncio.create_task(
+                cut_checkpoints_every(
+                    settings.ledger_checkpoint_interval, app.state.sessions, signer
+                )
+            )
         yield
+        if checkpoints is not None:
+            checkpoints.cancel()
         if owns_engine:
             engine.dispose()
 
@@ -103,6 +117,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(api_docs.router)
+    app.include_router(ledger_api.router)
     _mount_static(app)
     return app
 
