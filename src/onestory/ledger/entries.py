@@ -10,6 +10,7 @@ be confirmed from the digest alone.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +20,39 @@ from typing import Any
 import rfc8785
 
 SALT_SIZE = 32
+_MAX_SAFE_INTEGER = 2**53 - 1
 ENTRY_FORMAT_VERSION = 1
 
 
 def canonical_json(value: Any) -> bytes:
-    """RFC 8785 canonical JSON."""
+    """RFC 8785 canonical JSON.
+
+    For documents without floats whose object keys are all ASCII, RFC 8785's output is exactly
+    what the standard library writes with sorted keys, no whitespace and no ASCII escaping (key
+    order by UTF-16 code unit and by code point agree on ASCII; strings are escaped the same
+    way). That covers every ledger entry and is several times faster than the general
+    canonicaliser, which handles everything else (a property test holds the two to the same
+    bytes).
+    """
+    if _plain(value):
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
     return rfc8785.dumps(value)
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        # Beyond 2**53 JSON numbers lose precision; RFC 8785 refuses them, and so do we.
+        return bool(-_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def new_salt() -> bytes:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from onestory.ledger import merkle
@@ -32,6 +32,9 @@ from onestory.ledger.tables import LedgerEntry, LedgerHead, LedgerNode, LedgerPa
 from onestory.store.base import utcnow
 
 HEAD_ID = 1
+_ENTRY_TABLE = cast(Table, LedgerEntry.__table__)
+_PAYLOAD_TABLE = cast(Table, LedgerPayload.__table__)
+_NODE_TABLE = cast(Table, LedgerNode.__table__)
 LEVEL_BITS = 64  # node key = index * 64 + level; levels never reach 64
 
 
@@ -143,10 +146,14 @@ def append_many(session: Session, entries: Sequence[NewEntry]) -> list[Appended]
         leaf_hashes.append(leaf)
         appended.append(Appended(seq, leaf, digest))
     nodes = merkle.append_nodes(start, frontier, leaf_hashes)
-    session.execute(insert(LedgerEntry), entry_rows)
+    # Core inserts on the session's own connection (same transaction): the ORM's bulk path
+    # costs more than the database does at these row counts.
+    connection = session.connection()
+    connection.execute(insert(_ENTRY_TABLE), entry_rows)
     if payload_rows:
-        session.execute(insert(LedgerPayload), payload_rows)
-    session.execute(insert(LedgerNode), [{"key": node_key(n), "hash": h} for n, h in nodes.items()])
+        connection.execute(insert(_PAYLOAD_TABLE), payload_rows)
+    node_rows = [{"key": node_key(n), "hash": h} for n, h in nodes.items()]
+    connection.execute(insert(_NODE_TABLE), node_rows)
     return appended
 
 

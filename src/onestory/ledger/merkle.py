@@ -24,6 +24,13 @@ hashing, and an element of another length would let a proof shift the boundary b
 hashes. Roots are the verifier's own trusted values and are only compared, never parsed; a root
 of the wrong length matches nothing a proof computes.
 
+**A root does not commit to its tree's size.** The root of 8 leaves is also what a "7-leaf tree"
+would have if its last three leaves hashed to the 8-leaf tree's right half, so a proof that
+verifies at one size also verifies at every size where RFC 9162 assembles the root from the same
+pieces (index 0 of 8 and of 7, say). Proofs are therefore only meaningful against a size and root
+taken together from one signed checkpoint, never a size from anywhere else. A different leaf
+index, by contrast, always fails (unless the same entry also sits at that index).
+
 **Consistency from size 0 is rejected**, by :func:`verify_consistency` (every size-0 case, even
 ``0 → 0``) and by :func:`consistency_proof_plan` (``ValueError``). A proof "from nothing" proves
 nothing: every tree extends the empty tree, so a client that accepted it would learn nothing and

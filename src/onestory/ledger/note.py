@@ -36,7 +36,7 @@ from typing import Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from onestory.ledger.merkle import VerificationError
+from onestory.ledger.merkle import VerificationError as VerificationError
 
 SIGNATURE_TYPE_ED25519: Final = b"\x01"
 """c2sp.org/signed-note: the identifier byte for Ed25519, in key IDs and verifier keys."""
