@@ -13,8 +13,8 @@ MTH's recursion makes, and such a range is a few perfect nodes combined right to
 (:func:`subtree_nodes`, :func:`range_hash`). So a proof at any size is: ask the plan which nodes it
 needs (:func:`inclusion_proof_plan`, :func:`consistency_proof_plan`), fetch those rows in one query,
 and assemble (:func:`build_proof`). Nothing is rebuilt. An element that is itself a perfect node
-is a one-node list, and every element is, except at most one, the range along the tree's ragged
-right edge, which takes one node per 1 bit of its width: fewer than 2·log₂ n nodes in all.
+is a one-node list, and all elements are but one at most: the range along the tree's ragged right
+edge, which takes a node per 1 bit of its width. A plan names fewer than 2·log₂ n nodes in all.
 
 **Verification** follows RFC 9162 §2.1.3.2 (inclusion) and §2.1.4.2 (consistency) step by step
 and raises :class:`VerificationError`, saying what failed, for every check that fails, including

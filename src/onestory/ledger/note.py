@@ -3,8 +3,8 @@
 A checkpoint (c2sp.org/tlog-checkpoint) is the text ``origin\\nsize\\nbase64(root)\\n`` with
 optional extension lines, and it is published as a signed note (c2sp.org/signed-note): the
 text, a blank line, then one line per signature, ``— <key name> base64(key ID || signature)``.
-The format is the one Go's sumdb, Sigstore's Rekor v2 and the transparency-dev witnesses use, so
-their tools can check OneStory's log without knowing anything else about it.
+The format is the one Go's checksum database, Sigstore's Rekor and the transparency-dev witnesses
+use, so their tools can check OneStory's log without knowing anything else about it.
 
 Only Ed25519 (signature type ``0x01``) is implemented. A key is named (a schema-less URL such as
 ``onestory.example/ledger``; for checkpoints it SHOULD be the origin), and its key ID is the first
@@ -18,11 +18,12 @@ lets witnesses add cosignatures and logs rotate keys; every line from the config
 verify; and at least one must be there. The body is returned only after that, because the text
 of a note means nothing until its signature has been checked.
 
-:class:`~onestory.ledger.merkle.VerificationError` is raised for every note that fails
-verification, for whatever reason. It is the Merkle module's class, the one import from OneStory
-here (that module is as pure as this one), so that a caller checking a checkpoint and a proof
-catches one error type. Arguments that are wrong before any verification (a bad key name, a
-malformed verifier key, a checkpoint with impossible fields) raise ``ValueError``.
+:class:`VerificationError` is raised for every note that fails verification, for whatever
+reason. It is :class:`onestory.ledger.merkle.VerificationError`, re-exported: the Merkle module is
+the one import from OneStory here (it is as pure as this one), so that a caller checking a
+checkpoint and the proofs against it catches one error type. Arguments that are wrong before
+any verification (a bad key name, a malformed verifier key, a checkpoint with impossible fields)
+raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from onestory.ledger.merkle import EMPTY_ROOT, HASH_SIZE
 from onestory.ledger.merkle import VerificationError as VerificationError
 
 SIGNATURE_TYPE_ED25519: Final = b"\x01"
@@ -55,13 +57,9 @@ MAX_SIGNATURES: Final = 100
 """Signature lines accepted in one note. The specification requires at least 16; the limit
 bounds the work an attacker can make a verifier do, while leaving room for many witnesses."""
 
-ROOT_HASH_SIZE: Final = 32
-"""Bytes in a checkpoint's root hash (SHA-256, as in the ledger's Merkle tree)."""
-
 MAX_TREE_SIZE: Final = 2**64 - 1
 """The largest size a checkpoint can state: RFC 9162 sizes are unsigned 64-bit integers."""
 
-_EMPTY_TREE_ROOT: Final = hashlib.sha256(b"").digest()
 _CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _TREE_SIZE: Final = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 _KEY_ID_HEX: Final = re.compile(r"[0-9a-fA-F]{8}", re.ASCII)
@@ -87,9 +85,9 @@ class Checkpoint:
             raise ValueError(f"checkpoint size must be an int, not {type(self.size).__name__}")
         if not 0 <= self.size <= MAX_TREE_SIZE:
             raise ValueError(f"checkpoint size {self.size} is not between 0 and {MAX_TREE_SIZE}")
-        if not isinstance(self.root_hash, bytes) or len(self.root_hash) != ROOT_HASH_SIZE:
-            raise ValueError(f"checkpoint root hash must be {ROOT_HASH_SIZE} bytes")
-        if self.size == 0 and self.root_hash != _EMPTY_TREE_ROOT:
+        if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
+            raise ValueError(f"checkpoint root hash must be {HASH_SIZE} bytes")
+        if self.size == 0 and self.root_hash != EMPTY_ROOT:
             # An empty tree has exactly one root; any other is a mistake or a lie.
             raise ValueError("a checkpoint of size 0 must have the empty tree's root hash")
         if not isinstance(self.extensions, tuple):
@@ -134,9 +132,9 @@ class Checkpoint:
         if size > MAX_TREE_SIZE:
             raise ValueError(f"malformed checkpoint: size {size} is larger than {MAX_TREE_SIZE}")
         root_hash = _b64decode(root_text, "malformed checkpoint: root hash")
-        if len(root_hash) != ROOT_HASH_SIZE:
+        if len(root_hash) != HASH_SIZE:
             raise ValueError(
-                f"malformed checkpoint: root hash is {len(root_hash)} bytes, not {ROOT_HASH_SIZE}"
+                f"malformed checkpoint: root hash is {len(root_hash)} bytes, not {HASH_SIZE}"
             )
         try:
             return cls(origin, size, root_hash, tuple(extensions))
@@ -346,8 +344,8 @@ def _parse_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes, bytes]]]
             raise VerificationError(f"{problem} has an invalid key name")
         try:
             raw = _b64decode(encoded, "signature")
-        except ValueError:
-            raise VerificationError(f"{problem} has a signature that is not base64") from None
+        except ValueError as exc:
+            raise VerificationError(f"{problem}: {exc}") from None
         if len(raw) <= KEY_ID_SIZE:
             raise VerificationError(f"{problem} has a signature too short to hold a key id")
         signatures.append((name, raw[:KEY_ID_SIZE], raw[KEY_ID_SIZE:]))
