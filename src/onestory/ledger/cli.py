@@ -69,7 +69,8 @@ def checkpoint(
         with sessions() as session:
             cut = cut_checkpoint(session, signer)
             session.commit()
-            console.print(cut.note, end="", highlight=False, markup=False)
+            # Machine-readable output is written plainly: Rich would wrap long lines.
+            typer.echo(cut.note, nl=False)
         if not every:
             return
         time.sleep(every)
@@ -78,7 +79,7 @@ def checkpoint(
 @ledger_app.command("key")
 def key() -> None:
     """Print the ledger's public verifier key (C2SP note verifier key)."""
-    console.print(_signer().verifier_key(), highlight=False, markup=False)
+    typer.echo(_signer().verifier_key())
 
 
 def _checkpoint_size(session: Any, size: int | None) -> int:
@@ -117,7 +118,7 @@ def prove_inclusion(
             proof=log.inclusion_proof(session, entry, size),
             entry=log.entry_json(stored),
         )
-    console.print_json(json.dumps(document))
+    typer.echo(json.dumps(document, indent=2))
 
 
 @prove_app.command("consistency")
@@ -139,7 +140,7 @@ def prove_consistency(
             new_root=bytes(new_cp.root_hash),
             proof=log.consistency_proof(session, old, new),
         )
-    console.print_json(json.dumps(document))
+    typer.echo(json.dumps(document, indent=2))
 
 
 @ledger_app.command("check")
