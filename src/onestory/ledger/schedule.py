@@ -27,7 +27,7 @@ def cut_once(sessions: sessionmaker[Session], signer: NoteSigner) -> int | None:
 
 
 async def cut_checkpoints_every(
-    seconds: int, sessions: sessionmaker[Session], signer: NoteSigner
+    seconds: float, sessions: sessionmaker[Session], signer: NoteSigner
 ) -> None:
     """Cut a checkpoint every ``seconds`` until cancelled; a failure is logged, not fatal."""
     while True:
