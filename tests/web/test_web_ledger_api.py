@@ -68,3 +68,15 @@ def test_checkpoint_and_proofs_verify_with_the_published_key(
     missing = client.get("/api/ledger/proofs/inclusion", params={"seq": 3, "treeSize": 6})
     assert missing.status_code == 404
     assert client.get("/api/ledger/proofs/inclusion", params={"seq": 9}).status_code == 404
+
+
+def test_start_page_links_to_the_signed_checkpoint(
+    client: PageCheckingClient, app: FastAPI, session: Session
+) -> None:
+    settings = app.state.settings
+    fill(session, 3)
+    cut_checkpoint(session, load_or_create_signer(settings.data_dir, settings.ledger_origin))
+    session.commit()
+    page = client.get("/")
+    assert 'href="/api/ledger/checkpoint">signed checkpoint of 3</a>' in page.text
+    assert client.get("/api/ledger/checkpoint").text.splitlines()[1] == "3"

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from page_checks import PageCheckingClient, soup_of
 
 from onestory.exchange.tables import StoredEvent
+from onestory.ledger.entries import NewEntry
+from onestory.ledger.log import append_many
 from onestory.sharing.tables import Organisation
 from onestory.web.pages import CAPABILITIES
 
@@ -45,6 +47,7 @@ def test_start_page_counts_what_the_database_holds(
         "Organisations": "0",
         "Accounts": "0",
         "Events received from agencies": "0",
+        "Entries in the ledger": "0 (none signed yet)",
     }
     with app.state.sessions() as session:
         session.add_all(
@@ -64,6 +67,7 @@ def test_start_page_counts_what_the_database_holds(
             )
             for day in range(1, 4)
         )
+        append_many(session, [NewEntry("test.entry", "user:1") for _ in range(1234)])
         session.commit()
     add_account()
 
@@ -71,6 +75,7 @@ def test_start_page_counts_what_the_database_holds(
         "Organisations": "2",
         "Accounts": "1",
         "Events received from agencies": "3",
+        "Entries in the ledger": "1,234 (none signed yet)",
     }
 
 
@@ -85,8 +90,9 @@ def test_capability_page_says_what_it_is_and_its_status(
     assert soup.h1.get_text(strip=True) == capability.title
     headings = [h2.get_text(strip=True) for h2 in soup.main.find_all("h2")]
     assert headings == ["What it is for", "Who it is for", "What exists today"]
-    assert soup.select_one("main .govuk-tag").get_text(strip=True) == "In development"
-    assert "Available in this version" not in response.text
+    expected = {"trust-and-the-ledger": "Ledger available, sharing rules in development"}
+    status = soup.select_one("main .govuk-tag").get_text(strip=True)
+    assert status == expected.get(capability.slug, "In development")
 
 
 def test_unknown_capability_is_not_found(client: PageCheckingClient) -> None:

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onestory.exchange.tables import StoredEvent
+from onestory.ledger.checkpoints import latest_checkpoint
+from onestory.ledger.log import tree_size
 from onestory.sharing.tables import Organisation, UserAccount
 from onestory.web.deps import SessionDep
 from onestory.web.templating import render
@@ -70,6 +72,8 @@ class Holdings:
     organisations: int
     accounts: int
     events: int
+    ledger_entries: int
+    ledger_signed: int | None
 
 
 def count_holdings(session: Session) -> Holdings:
@@ -82,6 +86,8 @@ def count_holdings(session: Session) -> Holdings:
         organisations=count(Organisation),
         accounts=count(UserAccount),
         events=count(StoredEvent),
+        ledger_entries=tree_size(session),
+        ledger_signed=latest.size if (latest := latest_checkpoint(session)) else None,
     )
 
 
