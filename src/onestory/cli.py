@@ -15,6 +15,7 @@ from onestory.clitools import CommandError, console, err_console, open_database,
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.ledger.cli import ledger_app
 from onestory.ledger.log import LedgerError
+from onestory.sharing.policy import PolicyError
 
 app = typer.Typer(
     help="OneStory: one record of a criminal case across the justice agencies.",
@@ -157,7 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:  # usage errors: unknown option, bad value...
         err_console.print(f"Error: {exc.format_message()}", highlight=False, soft_wrap=True)
         return 2
-    except (CommandError, ConfigurationError, LedgerError, ValueError, OSError) as exc:
+    except (
+        CommandError,
+        ConfigurationError,
+        LedgerError,
+        PolicyError,
+        ValueError,
+        OSError,
+    ) as exc:
         err_console.print(f"Error: {exc}", highlight=False, soft_wrap=True)
         return 2
     return result if isinstance(result, int) else 0

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    policies_dir: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "policies",
+        description="Folder of data-sharing agreements (YAML), checked at start-up",
+    )
     ledger_origin: str = Field(
         default="onestory.localhost/ledger",
         description="The ledger's name in its checkpoints (C2SP origin: a schema-less URL)",

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from page_checks import PageCheckingClient
+from sqlalchemy import Engine
 
 from onestory.config import ConfigurationError, Settings
+from onestory.sharing.policy import PolicyError
 from onestory.store import create_engine_for
 from onestory.web.app import check_govuk_assets, create_app
 
@@ -42,3 +44,12 @@ def test_missing_govuk_assets_stop_start_up_with_directions(tmp_path: Path) -> N
     with pytest.raises(ConfigurationError, match="make demo") as caught:
         check_govuk_assets(tmp_path)
     assert "govuk-frontend.min.css" in str(caught.value)
+
+
+def test_a_broken_policy_file_stops_start_up(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text("id: broken\ntitle: [unclosed\n")
+    settings = Settings(env="test", data_dir=tmp_path, secret_key="k" * 48, policies_dir=folder)
+    with pytest.raises(PolicyError, match=r"broken\.yaml:3: not valid YAML"):
+        create_app(settings, engine=engine)

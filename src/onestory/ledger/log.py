@@ -97,6 +97,15 @@ def _lock_head(session: Session, grow_by: int) -> int:
     return int(size)
 
 
+def lock_for_append(session: Session) -> None:
+    """Take the ledger's append lock now, before this transaction reads what it will ledger.
+
+    On SQLite this is what keeps a read-then-append transaction from failing under contention
+    (see the module docstring); on PostgreSQL it orders this transaction's entry behind others.
+    """
+    _lock_head(session, 0)
+
+
 def tree_size(session: Session) -> int:
     """How many entries the ledger holds."""
     return int(session.scalar(select(LedgerHead.size).where(LedgerHead.id == HEAD_ID)) or 0)

@@ -14,6 +14,7 @@ TABLE_MODULES = (
     "onestory.sharing.tables",
     "onestory.exchange.tables",
     "onestory.ledger.tables",
+    "onestory.sharing.consent_tables",
 )
 
 

@@ -22,6 +22,7 @@ from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
+from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
 from onestory.web import api_docs, auth, errors, health, pages
 from onestory.web.csrf import CsrfError, verify_csrf
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             settings.ensure_data_dir()
         engine = create_engine_for(settings.effective_database_url)
     secret_key = settings.resolve_secret_key()
+    # A broken agreement stops start-up here, naming the file and line (deny by default means
+    # there is no safe way to run with some agreements unreadable).
+    policies = load_policies(settings.policies_dir)
     production = settings.env == "production"
 
     @asynccontextmanager
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.authenticator = auth.PasswordAuthenticator()
+    app.state.policies = policies
 
     # Added last = runs first: the security headers wrap everything, sessions included.
     app.add_middleware(
