@@ -64,6 +64,15 @@ def _register_synth() -> None:
 _register_synth()
 
 
+def _register_sar() -> None:
+    from onestory.sharing.sar import sar
+
+    app.command("sar", help="Export everything held about one subject (DPA 2018 s45).")(sar)
+
+
+_register_sar()
+
+
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic world", min=1)] = 3000,

@@ -33,6 +33,7 @@ DEMO_ROLES: tuple[tuple[str, str, str, str | None], ...] = (
     ("education_provider", "Education provider", "education", "education"),
     ("analyst", "Analyst", "analyst", None),
     ("victim", "Victim (member of the public)", "victim", None),
+    ("administrator", "Administrator", "admin", None),
 )
 
 

@@ -24,7 +24,7 @@ from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
-from onestory.web import api_docs, auth, errors, health, pages
+from onestory.web import account, admin, api_docs, auth, errors, health, pages
 from onestory.web.csrf import CsrfError, verify_csrf
 from onestory.web.identity import SignInRequired
 from onestory.web.security import SecurityHeadersMiddleware
@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(auth.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
     app.include_router(api_docs.router)
     app.include_router(ledger_api.router)
     _mount_static(app)

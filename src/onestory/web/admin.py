@@ -1,0 +1,100 @@
+"""Administration: the organisations, the people who sign in, and the agreements in force.
+
+Only administrators see these pages. Anyone else gets "Page not found", not "Forbidden": an
+answer of 403 would tell them the pages exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from onestory.sharing.policy import Agreement, PolicySet
+from onestory.sharing.tables import Organisation, UserAccount
+from onestory.sharing.vocabulary import Role
+from onestory.web.deps import SessionDep
+from onestory.web.identity import SignedInUser
+from onestory.web.templating import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def require_administrator(user: SignedInUser) -> UserAccount:
+    """The signed-in administrator; anyone else is told the page does not exist."""
+    if user.role != Role.ADMINISTRATOR:
+        raise HTTPException(status_code=404)
+    return user
+
+
+Administrator = Annotated[UserAccount, Depends(require_administrator)]
+
+
+_DURATION_PART = re.compile(r"(\d+)([YMWD])")
+_UNITS = {"Y": "year", "M": "month", "W": "week", "D": "day"}
+
+
+def retention_words(period: str) -> str:
+    """An ISO 8601 duration such as P1Y6M in words: "1 year and 6 months"."""
+    parts = []
+    for number, unit in _DURATION_PART.findall(period):
+        word = _UNITS[unit] + ("" if number == "1" else "s")
+        parts.append(f"{number} {word}")
+    if not parts:
+        return period
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def purposes_of(agreement: Agreement) -> list[str]:
+    """The purposes an agreement serves, each once, in the order its grants name them."""
+    seen: dict[str, None] = {}
+    for grant in agreement.grants:
+        seen.update(dict.fromkeys(str(p) for p in grant.purposes))
+    return list(seen)
+
+
+def _policies(request: Request) -> PolicySet:
+    policies: PolicySet = request.app.state.policies
+    return policies
+
+
+@router.get("", response_class=HTMLResponse)
+def admin_home(request: Request, session: SessionDep, _admin: Administrator) -> HTMLResponse:
+    organisations = session.scalars(select(Organisation).order_by(Organisation.code)).all()
+    users = session.scalars(
+        select(UserAccount)
+        .options(selectinload(UserAccount.organisation))
+        .order_by(UserAccount.email)
+    ).all()
+    agreements = sorted(_policies(request).agreements, key=lambda a: a.title)
+    return render(
+        request,
+        "admin/index.html",
+        {
+            "organisations": organisations,
+            "users": users,
+            "agreements": agreements,
+            "purposes_of": purposes_of,
+            "retention_words": retention_words,
+        },
+    )
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement(request: Request, agreement_id: str, _admin: Administrator) -> HTMLResponse:
+    found = _policies(request).by_id.get(agreement_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "admin/agreement.html",
+        {
+            "agreement": found,
+            "purposes": purposes_of(found),
+            "retention": retention_words(found.retention.period),
+        },
+    )

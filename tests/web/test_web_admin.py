@@ -1,0 +1,84 @@
+"""The administration pages: for administrators only, and "not found" for everyone else."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from page_checks import PageCheckingClient, soup_of
+from web_helpers import add_user, sign_in
+
+ADMIN = "admin@example.org"
+
+
+@pytest.fixture
+def site(app: FastAPI) -> FastAPI:
+    """The application, which serves /admin."""
+    return app
+
+
+def test_admin_needs_sign_in(site: FastAPI, client: PageCheckingClient) -> None:
+    response = client.get("/admin", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Fadmin"
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/agreements/police-investigation"])
+def test_admin_is_not_found_for_anyone_else(
+    site: FastAPI, client: PageCheckingClient, path: str
+) -> None:
+    add_user(site, email="alex@example.org", role="police_officer", organisation=("P01", "North"))
+    sign_in(client, "alex@example.org")
+    response = client.get(path)
+    assert response.status_code == 404
+    assert soup_of(response).h1.get_text(strip=True) == "Page not found"
+
+
+def test_admin_shows_organisations_users_and_agreements(
+    site: FastAPI, client: PageCheckingClient
+) -> None:
+    add_user(site, email=ADMIN, role="administrator", organisation=None)
+    add_user(site, email="alex@example.org", role="police_officer", organisation=("P01", "North"))
+    sign_in(client, ADMIN)
+
+    soup = soup_of(client.get("/admin"))
+
+    def rows(table_id: str) -> list[list[str]]:
+        table = soup.select_one(f"#{table_id}")
+        return [
+            [cell.get_text(" ", strip=True) for cell in tr.select("th, td")]
+            for tr in table.select("tbody tr")
+        ]
+
+    assert rows("organisations") == [["P01", "North", "police"]]
+    assert rows("users") == [
+        [ADMIN, "Alex Morgan", "administrator", "None"],
+        ["alex@example.org", "Alex Morgan", "police officer", "North (P01)"],
+    ]
+    agreements = {row[0]: row for row in rows("agreements")}
+    assert len(agreements) == len(site.state.policies.agreements)
+    investigation = agreements["Police records made while investigating a crime"]
+    assert investigation[1:] == ["police", "law enforcement", "investigation", "6 years"]
+    link = soup.find("a", string="Police records made while investigating a crime")
+    assert link["href"] == "/admin/agreements/police-investigation"
+
+
+def test_agreement_page_shows_the_explanation_and_legal_reference(
+    site: FastAPI, client: PageCheckingClient
+) -> None:
+    add_user(site, email=ADMIN, role="administrator", organisation=None)
+    sign_in(client, ADMIN)
+    policy = site.state.policies.by_id["police-investigation"]
+
+    soup = soup_of(client.get("/admin/agreements/police-investigation"))
+
+    assert soup.h1.get_text(strip=True) == policy.title
+    assert soup.select_one("#explanation").get_text(" ", strip=True) == policy.explanation
+    terms = soup.select_one(".govuk-summary-list").get_text(" ", strip=True)
+    assert policy.legal_reference in terms
+    assert "6 years (P6Y)" in terms
+
+
+def test_unknown_agreement_is_not_found(site: FastAPI, client: PageCheckingClient) -> None:
+    add_user(site, email=ADMIN, role="administrator", organisation=None)
+    sign_in(client, ADMIN)
+    assert client.get("/admin/agreements/no-such-agreement").status_code == 404
