@@ -15,6 +15,7 @@ TABLE_MODULES = (
     "onestory.exchange.tables",
     "onestory.ledger.tables",
     "onestory.sharing.consent_tables",
+    "onestory.sharing.client_tables",
 )
 
 

@@ -24,7 +24,7 @@ from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
-from onestory.web import account, admin, api_docs, auth, errors, health, pages
+from onestory.web import account, admin, api_auth, api_docs, auth, errors, health, pages
 from onestory.web.csrf import CsrfError, verify_csrf
 from onestory.web.identity import SignInRequired
 from onestory.web.security import SecurityHeadersMiddleware
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SecurityHeadersMiddleware, production=production)
 
     app.add_exception_handler(CsrfError, errors.csrf_error)
+    app.add_exception_handler(api_auth.ApiAuthError, api_auth.api_auth_error)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
     app.add_exception_handler(SignInRequired, errors.sign_in_required)
     app.add_exception_handler(Exception, errors.server_error)
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(admin.router)
     app.include_router(api_docs.router)
     app.include_router(ledger_api.router)
+    app.include_router(api_auth.router)
     _mount_static(app)
     return app
 

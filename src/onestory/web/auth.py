@@ -4,10 +4,16 @@ How a person proves who they are sits behind the ``Authenticator`` protocol, so 
 way (OpenID Connect, for agencies with their own identity provider) can be added without
 touching the pages or the session. ``current_user`` and ``require_user`` are the dependencies
 every other page uses.
+
+Sign-in attempts are rate limited per client address and per email address (``web.ratelimit``)
+on top of the account lockout: the lockout protects one account, the limit slows one source
+trying many accounts.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -32,6 +38,7 @@ from onestory.web.identity import (
     require_user,
     start_session,
 )
+from onestory.web.ratelimit import SignInLimiter
 from onestory.web.templating import render
 
 __all__ = [
@@ -52,6 +59,13 @@ LOCKED = (
     f"Your account is locked because the password was entered wrongly {MAX_FAILED_SIGN_INS} "
     "times in a row. Contact your administrator to unlock it"
 )
+
+
+def too_many_attempts(retry_after_seconds: int) -> str:
+    """The message for a refused attempt, with the wait rounded up to whole minutes."""
+    minutes = max(1, math.ceil(retry_after_seconds / 60))
+    return f"Too many attempts. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again"
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,6 +138,21 @@ def get_authenticator(request: Request) -> Authenticator:
 
 AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
+_limiter_lock = threading.Lock()
+
+
+def get_sign_in_limiter(request: Request) -> SignInLimiter:
+    """The application's sign-in limiter, made on first use; a test may set its own first."""
+    with _limiter_lock:
+        limiter: SignInLimiter | None = getattr(request.app.state, "sign_in_limiter", None)
+        if limiter is None:
+            limiter = SignInLimiter()
+            request.app.state.sign_in_limiter = limiter
+        return limiter
+
+
+SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
+
 
 def safe_next_path(value: str | None) -> str | None:
     """``value`` if it is a path on this site, else None, so sign-in cannot be used to send
@@ -168,6 +197,7 @@ def sign_in(
     request: Request,
     session: SessionDep,
     authenticator: AuthenticatorDep,
+    limiter: SignInLimiterDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
@@ -182,8 +212,22 @@ def sign_in(
         return _sign_in_page(
             request, email=email, next_path=next_path, errors=errors, status_code=400
         )
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.attempt(address, email)
+    if wait is not None:
+        response = _sign_in_page(
+            request,
+            email=email,
+            next_path=next_path,
+            errors=_errors(email=too_many_attempts(wait)),
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     result = authenticator.authenticate(session, email, password)
     session.commit()
+    if result.user is not None:
+        limiter.succeeded(address, email)
     if result.user is None:
         message = LOCKED if result.outcome is SignInOutcome.LOCKED else WRONG_DETAILS
         return _sign_in_page(
