@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
+from onestory.exchange import api as exchange_api
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api_docs.router)
     app.include_router(ledger_api.router)
     app.include_router(api_auth.router)
+    app.include_router(exchange_api.router)
     _mount_static(app)
     return app
 

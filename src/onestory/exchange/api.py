@@ -1,0 +1,77 @@
+"""Agency systems reading events through the API: every read authorised and ledgered.
+
+A system client asks for an event for a stated purpose. The answer is the event only when its
+key carries the ``read:<record kind>`` scope and a data-sharing agreement allows its role to
+read that kind of record for that purpose; otherwise it is 404, the same as for an event that
+does not exist, so a client cannot learn what exists that it may not see. Every decision the
+policy makes, allowed or refused, is a ledger entry committed with the response.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from onestory.exchange.tables import StoredEvent
+from onestory.ledger.log import lock_for_append
+from onestory.sharing.authorize import RecordRef, authorize
+from onestory.sharing.clients import client_actor, scope
+from onestory.sharing.vocabulary import Action, Purpose, RecordKind
+from onestory.web.api_auth import ApiClientDep
+from onestory.web.deps import SessionDep
+
+router = APIRouter(prefix="/api/events", tags=["exchange"])
+
+# What kind of record each event type is, for the sharing policy.
+EVENT_RECORD_KINDS: dict[str, RecordKind] = {
+    "police.crime.recorded": RecordKind.CASE,
+    "police.suspect.arrested": RecordKind.CASE,
+    "police.charge.decided": RecordKind.CASE,
+    "cps.case.reviewed": RecordKind.CASE,
+    "cps.charges.altered": RecordKind.CASE,
+    "court.hearing.listed": RecordKind.HEARING,
+    "court.hearing.resulted": RecordKind.HEARING,
+    "court.sentence.imposed": RecordKind.CASE,
+    "prison.prisoner.received": RecordKind.CUSTODY,
+    "prison.prisoner.released": RecordKind.CUSTODY,
+    "probation.supervision.started": RecordKind.PROBATION,
+    "probation.supervision.ended": RecordKind.PROBATION,
+    "education.learning.recorded": RecordKind.LEARNING_RECORD,
+    "witness_care.victim.informed": RecordKind.VICTIM,
+}
+
+NOT_FOUND = "no such event, or not one this client may read for this purpose"
+
+
+@router.get("/{event_id}")
+def read_event(
+    event_id: str,
+    purpose: Annotated[Purpose, Query(description="Why the event is being read")],
+    request: Request,
+    client: ApiClientDep,
+    session: SessionDep,
+    justification: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """One event in the common model, if this client may read it for ``purpose``."""
+    # The ledger lock first: this transaction reads and then ledgers (see ledger.log).
+    lock_for_append(session)
+    stored = session.get(StoredEvent, event_id)
+    kind = EVENT_RECORD_KINDS.get(stored.type) if stored is not None else None
+    if stored is None or kind is None or scope(Action.READ, kind) not in client.scopes:
+        # Nothing about the event is disclosed, so there is no consultation to record.
+        session.rollback()
+        raise HTTPException(404, NOT_FOUND)
+    decision = authorize(
+        session,
+        actor=client_actor(client),
+        action=Action.READ,
+        record=RecordRef(kind, event_id),
+        purpose=purpose,
+        justification=justification,
+        policies=request.app.state.policies,
+    )
+    session.commit()
+    if not decision.allowed:
+        raise HTTPException(404, NOT_FOUND)
+    return {"event": stored.envelope, "allowedBy": decision.rule}
