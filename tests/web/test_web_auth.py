@@ -222,3 +222,33 @@ def test_csrf_covers_every_form_body_but_not_json(
     assert client.post("/echo", headers={"X-CSRF-Token": token}).status_code == 200
     # JSON can only come cross-site after a CORS preflight, which is never granted.
     assert client.post("/echo", json={"x": 1}).status_code == 200
+
+
+def test_a_token_from_before_sign_in_is_refused_after_it(
+    client: PageCheckingClient, add_account
+) -> None:
+    add_account()
+    old_token = csrf_token_from(client.get("/sign-in"))
+    signed_in = _sign_in(client, EMAIL, PASSWORD)
+    assert "Signed in as" in signed_in.text
+    replayed = client.post("/sign-out", data={"csrf_token": old_token})
+    assert replayed.status_code == 403
+    assert "Signed in as" in client.get("/").text
+
+
+def test_an_expired_session_is_signed_out(
+    client: PageCheckingClient, add_account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itsdangerous.timed
+
+    from onestory.web.app import SESSION_MAX_AGE_SECONDS
+
+    add_account()
+    assert "Signed in as" in _sign_in(client, EMAIL, PASSWORD).text
+    assert client.get("/account", follow_redirects=False).status_code == 200
+    now = itsdangerous.timed.time.time()
+    later = now + SESSION_MAX_AGE_SECONDS + 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    response = client.get("/account", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/sign-in")
