@@ -1,8 +1,8 @@
 """Appending to the ledger inside the caller's transaction, and reading proofs back out.
 
 ``append`` joins the caller's database transaction: the change it records and its entry commit
-or roll back together. Appenders serialise on the ``ledger_head`` row (``SELECT ... FOR UPDATE``
-on PostgreSQL; on SQLite the head update takes the database's single write lock), so sequence
+or roll back together. Appenders serialise on the ``ledger_head`` row (an ``UPDATE`` of it row-locks
+it on PostgreSQL and takes the database's single write lock on SQLite), so sequence
 numbers are gap-free and every append extends the same tree.
 
 On SQLite a transaction that only read before appending may be refused with "database is
@@ -76,25 +76,20 @@ def _require_nodes(session: Session, wanted: Iterable[merkle.NodeId]) -> dict[me
 
 
 def _lock_head(session: Session, grow_by: int) -> int:
-    """Lock the head row, add ``grow_by`` to the size, and return the size before."""
-    if session.get_bind().dialect.name == "sqlite":
-        # An UPDATE first: it takes SQLite's one write lock (waiting its turn) before any read.
-        after = session.execute(
-            update(LedgerHead)
-            .where(LedgerHead.id == HEAD_ID)
-            .values(size=LedgerHead.size + grow_by)
-            .returning(LedgerHead.size)
-        ).scalar()
-        if after is None:
-            raise LedgerError("the ledger_head row is missing; run `onestory db upgrade`")
-        return int(after) - grow_by
-    size = session.execute(
-        select(LedgerHead.size).where(LedgerHead.id == HEAD_ID).with_for_update()
+    """Lock the head row, add ``grow_by`` to the size, and return the size before.
+
+    One ``UPDATE ... RETURNING`` does it on both databases: it row-locks the head on PostgreSQL
+    and takes the single write lock on SQLite before anything is read, in one round trip.
+    """
+    after = session.execute(
+        update(LedgerHead)
+        .where(LedgerHead.id == HEAD_ID)
+        .values(size=LedgerHead.size + grow_by)
+        .returning(LedgerHead.size)
     ).scalar()
-    if size is None:
+    if after is None:
         raise LedgerError("the ledger_head row is missing; run `onestory db upgrade`")
-    session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(size=size + grow_by))
-    return int(size)
+    return int(after) - grow_by
 
 
 def lock_for_append(session: Session) -> None:
