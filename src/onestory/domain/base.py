@@ -28,7 +28,7 @@ class Record(BaseModel):
 
 
 class AgencyKind(StrEnum):
-    """The kinds of organisation that take part in OneStory."""
+    """The kinds of organisation that take part in OneStory (``Organisation.kind``)."""
 
     POLICE = "police"
     CPS = "cps"
@@ -40,4 +40,3 @@ class AgencyKind(StrEnum):
     COMPENSATION = "compensation"
     EDUCATION = "education"
     EMPLOYER = "employer"
-    ANALYST = "analyst"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from onestory.domain.base import AgencyKind
+
 
 class Purpose(StrEnum):
     """Why data is processed; every agreement names the purposes it serves."""
@@ -60,19 +62,8 @@ class RecordKind(StrEnum):
     STATISTICS = "statistics"
 
 
-class OrganisationKind(StrEnum):
-    """The kinds of organisation a role can belong to (``Organisation.kind``)."""
-
-    POLICE = "police"
-    CPS = "cps"
-    COURT = "court"
-    WITNESS_CARE = "witness_care"
-    PRISON = "prison"
-    PROBATION = "probation"
-    VICTIM_SUPPORT = "victim_support"
-    COMPENSATION = "compensation"
-    EDUCATION = "education"
-    EMPLOYER = "employer"
+# The kinds of organisation a role can belong to are the common model's agency kinds.
+OrganisationKind = AgencyKind
 
 
 class Role(StrEnum):
