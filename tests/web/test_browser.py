@@ -126,3 +126,51 @@ def test_start_page_in_chromium(base_url: str, tmp_path: Path) -> None:
 
     assert problems == []
     assert (tmp_path / "start-page.png").stat().st_size > 10_000
+
+
+def test_sign_in_and_see_who_has_seen_your_data_in_chromium(base_url: str, tmp_path: Path) -> None:
+    """A person signs in through the real form and reads their account page."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from onestory.sharing.passwords import hash_password
+    from onestory.sharing.tables import UserAccount
+    from onestory.store import session_factory
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
+    with session_factory(engine)() as session:
+        session.add(
+            UserAccount(
+                email="jo@example.org",
+                display_name="Jo Evans",
+                role="victim",
+                password_hash=hash_password("a long and private passphrase"),
+            )
+        )
+        session.commit()
+    engine.dispose()
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on(
+                "console",
+                lambda message: (
+                    problems.append(f"console: {message.text}") if message.type == "error" else None
+                ),
+            )
+            page.goto(base_url + "/sign-in")
+            page.get_by_label("Email address").fill("jo@example.org")
+            page.get_by_label("Password", exact=True).fill("a long and private passphrase")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(base_url + "/")
+            page.goto(base_url + "/account")
+            assert page.locator("h1").inner_text() == "Your account"
+            assert "Jo Evans" in page.locator("main").inner_text()
+            page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
