@@ -22,7 +22,10 @@ def test_admin_needs_sign_in(site: FastAPI, client: PageCheckingClient) -> None:
     assert response.headers["location"] == "/sign-in?next=%2Fadmin"
 
 
-@pytest.mark.parametrize("path", ["/admin", "/admin/agreements/police-investigation"])
+@pytest.mark.parametrize(
+    "path",
+    ["/admin", "/admin/agreements/police-investigation", "/admin/subject-access/victim/v1"],
+)
 def test_admin_is_not_found_for_anyone_else(
     site: FastAPI, client: PageCheckingClient, path: str
 ) -> None:
@@ -82,3 +85,32 @@ def test_unknown_agreement_is_not_found(site: FastAPI, client: PageCheckingClien
     add_user(site, email=ADMIN, role="administrator", organisation=None)
     sign_in(client, ADMIN)
     assert client.get("/admin/agreements/no-such-agreement").status_code == 404
+
+
+def test_subject_access_export_is_json_and_is_itself_ledgered(
+    site: FastAPI, client: PageCheckingClient
+) -> None:
+    from onestory.ledger.entries import Subject
+    from onestory.ledger.log import append
+
+    add_user(site, email=ADMIN, role="administrator", organisation=None)
+    with site.state.sessions() as session:
+        append(
+            session,
+            entry_type="sharing.decision",
+            actor="user:9",
+            actor_org="P01",
+            purpose="investigation",
+            subjects=[Subject("victim", "v1")],
+            payload={"action": "read", "allowed": True},
+        )
+        session.commit()
+    sign_in(client, ADMIN)
+    first = client.get("/admin/subject-access/victim/v1")
+    assert first.status_code == 200
+    types = [entry["type"] for entry in first.json()["ledgerEntries"]]
+    assert "sharing.decision" in types
+    assert "sharing.subject_access.exported" in types
+    again = client.get("/admin/subject-access/victim/v1").json()
+    exported = [e for e in again["ledgerEntries"] if e["type"].endswith("exported")]
+    assert len(exported) == 2

@@ -81,6 +81,25 @@ def subject_access_export(
     }
 
 
+def ledgered_export(
+    session: Session, *, actor: str, subject_kind: str, subject_id: str, text: bool = False
+) -> dict[str, Any]:
+    """Ledger the disclosure, then export; the caller commits both together.
+
+    Ledgered first: the export is a disclosure, and on SQLite a transaction must write before
+    it reads (see ledger.log).
+    """
+    append(
+        session,
+        entry_type=EXPORTED,
+        actor=actor,
+        purpose="own_access",
+        subjects=[Subject(subject_kind, subject_id)],
+        payload={"format": "onestory-subject-access", "text": text},
+    )
+    return subject_access_export(session, subject_kind=subject_kind, subject_id=subject_id)
+
+
 def render_sar_text(export: dict[str, Any]) -> str:
     """The export as plain text a person can read."""
     subject = export["subject"]
@@ -174,17 +193,9 @@ def sar(
         raise _fail(str(exc)) from None
     try:
         with session_factory(engine)() as session:
-            # Ledgered first: the export is a disclosure, and on SQLite a transaction must
-            # write before it reads (see ledger.log).
-            append(
-                session,
-                entry_type=EXPORTED,
-                actor=_operator(),
-                purpose="own_access",
-                subjects=[Subject(kind, subject_id)],
-                payload={"format": "onestory-subject-access", "text": text},
+            export = ledgered_export(
+                session, actor=_operator(), subject_kind=kind, subject_id=subject_id, text=text
             )
-            export = subject_access_export(session, subject_kind=kind, subject_id=subject_id)
             session.commit()
     finally:
         engine.dispose()

@@ -10,11 +10,12 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from onestory.sharing.policy import Agreement, PolicySet
+from onestory.sharing.sar import ledgered_export
 from onestory.sharing.tables import Organisation, UserAccount
 from onestory.sharing.vocabulary import Role
 from onestory.web.deps import SessionDep
@@ -98,3 +99,18 @@ def agreement(request: Request, agreement_id: str, _admin: Administrator) -> HTM
             "retention": retention_words(found.retention.period),
         },
     )
+
+
+@router.get("/subject-access/{subject_kind}/{subject_id}")
+def subject_access(
+    subject_kind: str, subject_id: str, admin: Administrator, session: SessionDep
+) -> JSONResponse:
+    """Everything held about one subject, as JSON, for answering a subject access request.
+
+    The export is itself ledgered (it is a disclosure), in the same transaction.
+    """
+    export = ledgered_export(
+        session, actor=f"user:{admin.id}", subject_kind=subject_kind, subject_id=subject_id
+    )
+    session.commit()
+    return JSONResponse(export)
