@@ -63,6 +63,17 @@ def test_admin_shows_organisations_users_and_agreements(
     assert investigation[1:] == ["police", "law enforcement", "investigation", "6 years"]
     link = soup.find("a", string="Police records made while investigating a crime")
     assert link["href"] == "/admin/agreements/police-investigation"
+    with site.state.sessions() as session:
+        from sqlalchemy import select
+
+        from onestory.ledger.tables import LedgerEntry
+
+        listed = session.scalars(
+            select(LedgerEntry.entry_type).where(
+                LedgerEntry.entry_type == "sharing.accounts.listed"
+            )
+        ).all()
+    assert len(listed) == 1
 
 
 def test_agreement_page_shows_the_explanation_and_legal_reference(

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from onestory.ledger import log
 from onestory.ledger.audit import consistency_document, inclusion_document
-from onestory.ledger.checkpoints import checkpoint_at, latest_checkpoint, load_or_create_signer
+from onestory.ledger.checkpoints import checkpoint_at, latest_checkpoint
 from onestory.ledger.log import LedgerError
-from onestory.web.deps import SessionDep, SettingsDep
+from onestory.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
 
@@ -33,10 +33,10 @@ def get_checkpoint(session: SessionDep) -> PlainTextResponse:
 
 
 @router.get("/verifier-key", response_class=PlainTextResponse)
-def get_verifier_key(settings: SettingsDep) -> PlainTextResponse:
+def get_verifier_key(request: Request) -> PlainTextResponse:
     """The public key that checkpoints are signed with, as a C2SP note verifier key."""
-    signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
-    return PlainTextResponse(signer.verifier_key() + "\n", media_type=NOTE_MEDIA_TYPE)
+    key: str = request.app.state.ledger_verifier_key
+    return PlainTextResponse(key + "\n", media_type=NOTE_MEDIA_TYPE)
 
 
 def _size(session: Any, tree_size: int | None) -> int:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from onestory.ledger.log import append
 from onestory.sharing.policy import Agreement, PolicySet
 from onestory.sharing.sar import ledgered_export
 from onestory.sharing.tables import Organisation, UserAccount
@@ -64,7 +65,14 @@ def _policies(request: Request) -> PolicySet:
 
 
 @router.get("", response_class=HTMLResponse)
-def admin_home(request: Request, session: SessionDep, _admin: Administrator) -> HTMLResponse:
+def admin_home(request: Request, session: SessionDep, admin: Administrator) -> HTMLResponse:
+    # The user list is personal data: its consultation is ledgered first (write before read).
+    append(
+        session,
+        entry_type="sharing.accounts.listed",
+        actor=f"user:{admin.id}",
+    )
+    session.commit()
     organisations = session.scalars(select(Organisation).order_by(Organisation.code)).all()
     users = session.scalars(
         select(UserAccount)

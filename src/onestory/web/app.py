@@ -69,13 +69,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # A broken agreement stops start-up here, naming the file and line (deny by default means
     # there is no safe way to run with some agreements unreadable).
     policies = load_policies(settings.policies_dir)
+    # Read (or create) the ledger key once: the checkpoint schedule signs with it and the API
+    # publishes its verifier key, without touching the key file on every request.
+    signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
     production = settings.env == "production"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpoints = None
         if settings.ledger_checkpoint_interval:
-            signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
             checkpoints = asyncio.create_task(
                 cut_checkpoints_every(
                     settings.ledger_checkpoint_interval, app.state.sessions, signer
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = session_factory(engine)
     app.state.authenticator = auth.PasswordAuthenticator()
     app.state.policies = policies
+    app.state.ledger_verifier_key = signer.verifier_key()
 
     # Added last = runs first: the security headers wrap everything, sessions included.
     app.add_middleware(
