@@ -7,13 +7,16 @@ BIN := $(VENV)/bin
 GOVUK_FRONTEND_VERSION := 6.3.0
 ASSETS := src/onestory/web/static/govuk
 STAMP := $(VENV)/.installed-stamp
+# axe-core, the accessibility engine the browser tests inject into every victim page.
+AXE_VERSION := 4.11.0
+AXE := build/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: demo test lint typecheck pytest clean bench constraints assets
 
 demo: $(STAMP) $(ASSETS)/.version
 	$(BIN)/onestory demo
 
-test: $(STAMP) $(ASSETS)/.version lint typecheck pytest
+test: $(STAMP) $(ASSETS)/.version $(AXE) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -22,7 +25,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(ASSETS)/.version
+pytest: $(STAMP) $(ASSETS)/.version $(AXE)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
@@ -47,6 +50,12 @@ $(ASSETS)/.version: Makefile
 	echo $(GOVUK_FRONTEND_VERSION) > $@
 
 assets: $(ASSETS)/.version
+
+$(AXE): Makefile
+	rm -rf build/axe
+	mkdir -p build/axe
+	npm install --silent --no-audit --no-fund --prefix build/axe axe-core@$(AXE_VERSION)
+	touch $@
 
 clean:
 	rm -rf $(VENV) build $(ASSETS) .onestory

@@ -15,6 +15,7 @@ from onestory.clitools import CommandError, console, err_console, open_database,
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.ledger.cli import ledger_app
 from onestory.ledger.log import LedgerError
+from onestory.notify.cli import app as notify_app
 from onestory.sharing.policy import PolicyError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ schema_app = typer.Typer(help="The common model's published schemas.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(notify_app, name="notify")
 
 
 @db_app.command("upgrade")
@@ -127,6 +129,12 @@ def demo(
         where = f" ({s.organisation})" if s.organisation else ""
         table.add_row(s.email, s.password, s.label + where)
     console.print(table)
+    console.print(
+        "Try Tell us once: sign in as victim@demo.onestory.test and go to /tell-us to tell a "
+        "story; then sign in as police@, witness-care@ or victim-support@demo.onestory.test and "
+        "open /worklist. Messages to victims are written to "
+        f"{data_dir / 'outbox'} (set ONESTORY_NOTIFY_CHANNEL to send them for real)."
+    )
     if serve:
         _serve(settings, engine)
 

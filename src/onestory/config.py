@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXAMPLE_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "example", "dev"})
@@ -22,6 +22,19 @@ MIN_SECRET_KEY_LENGTH = 32
 
 class ConfigurationError(Exception):
     """The configuration cannot be used; the message says what to change."""
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider people may sign in with (a force's IdP, GOV.UK One Login)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Short name used in URLs")
+    label: str = Field(description="Shown on the sign-in button")
+    issuer: str
+    client_id: str
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
 
 
 class Settings(BaseSettings):
@@ -45,6 +58,30 @@ class Settings(BaseSettings):
     )
     ledger_checkpoint_interval: int = Field(
         default=300, ge=0, description="Seconds between checkpoints the server cuts; 0 = never"
+    )
+    # Notifications (onestory.notify): where messages to people go.
+    notify_channel: Literal["file", "smtp", "govuk_notify"] = Field(
+        default="file",
+        description="file: written under DATA_DIR/outbox (the demo); smtp; or govuk_notify",
+    )
+    notify_interval: float = Field(
+        default=5.0, ge=0, description="Seconds between delivery runs in the server; 0 = never"
+    )
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "OneStory <no-reply@onestory.localhost>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    govuk_notify_api_key: SecretStr | None = None
+    govuk_notify_base_url: str = "https://api.notifications.service.gov.uk"
+    govuk_notify_email_template_id: str | None = None
+    govuk_notify_sms_template_id: str | None = None
+    # Sign-in through OpenID Connect providers (JSON list in ONESTORY_OIDC_PROVIDERS).
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people reach OneStory at (for OIDC redirect URIs and links)",
     )
 
     @cached_property

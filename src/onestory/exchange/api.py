@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
+from onestory.exchange.intake import IntakeError, receive_event, validate_event
 from onestory.exchange.tables import StoredEvent
 from onestory.ledger.log import lock_for_append
 from onestory.sharing.authorize import RecordRef, authorize
@@ -75,3 +77,54 @@ def read_event(
     if not decision.allowed:
         raise HTTPException(404, NOT_FOUND)
     return {"event": stored.envelope, "allowedBy": decision.rule}
+
+
+@router.post("", status_code=201, responses={200: {"description": "Already received"}})
+def post_event(
+    request: Request,
+    client: ApiClientDep,
+    session: SessionDep,
+    event: Annotated[
+        dict[str, Any],
+        Body(description="One event in the common model (see /api/schemas)"),
+    ],
+    purpose: Annotated[Purpose, Query(description="Why the event is being sent")],
+) -> JSONResponse:
+    """Send one event. Its ``id`` is the idempotency key: a retried post answers 200 with the
+    event already held and changes nothing; a different event under the same id is 409."""
+    try:
+        parsed = validate_event(event)
+    except IntakeError as exc:
+        raise HTTPException(422, {"problem": str(exc), "field": exc.where}) from exc
+    kind = EVENT_RECORD_KINDS.get(parsed.event_type)
+    if kind is None or scope(Action.CREATE, kind) not in client.scopes:
+        session.rollback()
+        wanted = scope(Action.CREATE, kind) if kind else "none"
+        raise HTTPException(403, f"this key may not send {parsed.event_type} events ({wanted})")
+    decision = authorize(
+        session,
+        actor=client_actor(client),
+        action=Action.CREATE,
+        record=RecordRef(kind, str(parsed.id)),
+        purpose=purpose,
+        policies=request.app.state.policies,
+    )
+    if not decision.allowed:
+        session.commit()  # the refusal is ledgered
+        raise HTTPException(403, f"not allowed: {decision.reason}")
+    try:
+        stored, created = receive_event(
+            session,
+            event,
+            actor_id=client_actor(client).user_or_client_id,
+            actor_org=client.organisation.code,
+        )
+    except IntakeError as exc:
+        session.rollback()
+        status = 409 if exc.conflict else 422
+        raise HTTPException(status, {"problem": str(exc), "field": exc.where}) from exc
+    session.commit()
+    return JSONResponse(
+        {"id": stored.id, "type": stored.type, "created": created, "allowedBy": decision.rule},
+        status_code=201 if created else 200,
+    )

@@ -46,7 +46,7 @@ def load_organisations(session: Session, path: Path) -> int:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise LoadError(f"{path}: cannot read organisations ({exc})") from exc
-    existing = set(session.scalars(select(Organisation.code)))
+    existing = {org.code: org for org in session.scalars(select(Organisation))}
     added = 0
     for index, row in enumerate(rows, start=1):
         try:
@@ -54,9 +54,14 @@ def load_organisations(session: Session, path: Path) -> int:
         except (KeyError, TypeError) as exc:
             raise LoadError(f"{path}: organisation #{index} lacks {exc}") from exc
         if code in existing:
+            # Organisations loaded before areas were recorded get theirs now.
+            if existing[code].police_area is None and row.get("forceCode"):
+                existing[code].police_area = row["forceCode"]
             continue
-        session.add(Organisation(code=code, name=name, kind=kind))
-        existing.add(code)
+        area = row.get("forceCode")
+        organisation = Organisation(code=code, name=name, kind=kind, police_area=area)
+        session.add(organisation)
+        existing[code] = organisation
         added += 1
     return added
 

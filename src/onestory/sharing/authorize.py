@@ -38,6 +38,9 @@ class Actor:
     role: str
     organisation_code: str | None
     organisation_kind: str | None
+    # The person the actor is, when they act for themselves (a victim's subject id): the
+    # records "their own" agreements cover are the ones about this person.
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ def _decide(
         return _deny(f"no agreement lets a {role} {action} {record.kind} records for {purpose}")
     refusals: list[str] = []
     owner = record.owner_subject_id
+    own = actor.subject_id or actor.user_or_client_id
     for agreement in candidates:
-        if agreement.own_records_only and (owner is None or owner != actor.user_or_client_id):
+        if agreement.own_records_only and (owner is None or owner != own):
             refusals.append(f"{agreement.id}: the record is not the actor's own")
             continue
         if agreement.consent_required:

@@ -19,6 +19,9 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
+    # The police force area (PNC force code) a local organisation serves; None for national
+    # bodies such as the compensation authority. Stories are routed by it.
+    police_area: Mapped[str | None] = mapped_column(String(8), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     accounts: Mapped[list[UserAccount]] = relationship(back_populates="organisation")

@@ -16,6 +16,9 @@ TABLE_MODULES = (
     "onestory.ledger.tables",
     "onestory.sharing.consent_tables",
     "onestory.sharing.client_tables",
+    "onestory.sharing.identity_tables",
+    "onestory.notify.tables",
+    "onestory.victims.tables",
 )
 
 

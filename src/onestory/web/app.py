@@ -20,15 +20,22 @@ from starlette.middleware.sessions import SessionMiddleware
 from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.exchange import api as exchange_api
+from onestory.exchange.intake import subscribe
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
+from onestory.notify import worker as notify_worker
+from onestory.notify.channels import channel_from_settings
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
-from onestory.web import account, admin, api_auth, api_docs, auth, errors, health, pages
+from onestory.victims import agency_web as victims_agency_web
+from onestory.victims import timeline as victims_timeline
+from onestory.victims import web as victims_web
+from onestory.web import account, admin, api_auth, api_docs, auth, errors, health, oidc, pages
 from onestory.web.csrf import CsrfError, verify_csrf
 from onestory.web.identity import SignInRequired
 from onestory.web.security import SecurityHeadersMiddleware
+from onestory.web.templating import add_template_package, templating_prefixes
 
 STATIC_DIR = Path(__file__).parent / "static"
 GOVUK_DIR = STATIC_DIR / "govuk"
@@ -73,10 +80,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # publishes its verifier key, without touching the key file on every request.
     signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
     production = settings.env == "production"
+    # Victims' Code rules and the message channel are checked now, like the policies: a broken
+    # rule file or a channel missing its settings stops start-up rather than the first event.
+    victims_timeline.check_rules()
+    channel = channel_from_settings(settings)
+    # What happens when an event arrives or a message is delivered: victims' timelines and
+    # duty clocks follow the agencies' events, and a delivered message meets its duty.
+    subscribe(victims_timeline.on_event)
+    notify_worker.register_delivery_hook(victims_timeline.on_delivered)
+    if "victims" not in templating_prefixes():
+        add_template_package("victims", "onestory.victims")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        checkpoints = None
+        checkpoints = deliveries = None
+        if settings.notify_interval:
+            deliveries = asyncio.create_task(
+                notify_worker.deliver_every(settings.notify_interval, app.state.sessions, channel)
+            )
         if settings.ledger_checkpoint_interval:
             checkpoints = asyncio.create_task(
                 cut_checkpoints_every(
@@ -84,8 +105,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 )
             )
         yield
-        if checkpoints is not None:
-            checkpoints.cancel()
+        for task in (checkpoints, deliveries):
+            if task is not None:
+                task.cancel()
         if owns_engine:
             engine.dispose()
 
@@ -126,12 +148,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(api_docs.router)
     app.include_router(ledger_api.router)
     app.include_router(api_auth.router)
     app.include_router(exchange_api.router)
+    app.include_router(victims_web.router)
+    app.include_router(victims_agency_web.router)
     _mount_static(app)
     return app
 

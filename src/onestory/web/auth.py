@@ -1,9 +1,10 @@
 """Signing in and out.
 
-How a person proves who they are sits behind the ``Authenticator`` protocol, so that another
-way (OpenID Connect, for agencies with their own identity provider) can be added without
-touching the pages or the session. ``current_user`` and ``require_user`` are the dependencies
-every other page uses.
+Email and password are checked behind the ``Authenticator`` protocol (``PasswordAuthenticator``
+by default). OpenID Connect, for agencies with their own identity provider, is a redirect flow
+rather than a form, so it has its own router in ``web.oidc``; both end in the same
+``identity.start_session``, which creates the server-side session. ``current_user`` and
+``require_user`` are the dependencies every other page uses.
 
 Sign-in attempts are rate limited per client address and per email address (``web.ratelimit``)
 on top of the account lockout: the lockout protects one account, the limit slows one source
@@ -36,6 +37,7 @@ from onestory.web.identity import (
     end_session,
     is_locked,
     require_user,
+    revoke_sessions,
     start_session,
 )
 from onestory.web.ratelimit import SignInLimiter
@@ -51,6 +53,7 @@ __all__ = [
     "SignedInUser",
     "current_user",
     "require_user",
+    "revoke_sessions",
     "router",
 ]
 
@@ -67,6 +70,8 @@ def too_many_attempts(retry_after_seconds: int) -> str:
     return f"Too many attempts. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again"
 
 
+PASSWORD_METHOD = "password"  # noqa: S105 - how someone signed in, not a password
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -76,6 +81,7 @@ class SignInOutcome(StrEnum):
     SIGNED_IN = "signed_in"
     WRONG_DETAILS = "wrong_details"
     LOCKED = "locked"
+    NO_ACCOUNT = "no_account"
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,12 @@ def _sign_in_page(
     return render(
         request,
         "sign_in.html",
-        {"email": email, "next_path": next_path, "errors": errors},
+        {
+            "email": email,
+            "next_path": next_path,
+            "errors": errors,
+            "providers": request.app.state.settings.oidc_providers,
+        },
         status_code=status_code,
     )
 
@@ -237,11 +248,20 @@ def sign_in(
             errors=_errors(email=message),
             status_code=400,
         )
-    start_session(request, result.user)
+    start_session(request, result.user, PASSWORD_METHOD)
     return RedirectResponse(next_path or "/", status_code=303)
 
 
 @router.post("/sign-out")
 def sign_out(request: Request) -> RedirectResponse:
+    end_session(request)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/sign-out/everywhere")
+def sign_out_everywhere(request: Request, session: SessionDep, user: SignedInUser) -> Response:
+    """End every session of the account: this browser's and any other, copied cookies too."""
+    revoke_sessions(session, user.id)
+    session.commit()
     end_session(request)
     return RedirectResponse("/", status_code=303)

@@ -1,22 +1,40 @@
-"""Who is signed in: the session's record of it, and the dependencies that read it.
+"""Who is signed in: server-side sessions, and the dependencies that read them.
 
-The session cookie holds only the account id; every request looks the account up again, so a
-locked or deleted account stops working at once.
+Signing in creates a ``web_session`` row and puts a random token in the (signed) session cookie;
+the database keeps only the token's hash. Every request looks the token up, so a session ends
+everywhere at once when it is revoked (sign-out, "sign out of all devices", an administrator),
+when it has been idle for ``IDLE_TIMEOUT`` or reaches ``ABSOLUTE_LIFETIME``, or when the account
+is locked. The cookie still holds the CSRF token and other state that proves nobody's identity.
 """
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from onestory.sharing.identity_tables import WebSession, hash_session_token
 from onestory.sharing.tables import UserAccount
+from onestory.store.base import utcnow
 from onestory.web.csrf import rotate_csrf_token
 from onestory.web.deps import SessionDep
 
-USER_KEY = "user_id"
+TOKEN_KEY = "session_token"  # noqa: S105 - the cookie key, not a token
 MAX_FAILED_SIGN_INS = 5
+ABSOLUTE_LIFETIME = timedelta(hours=8)
+IDLE_TIMEOUT = timedelta(minutes=30)
+# last_seen_at is written at most this often, rather than on every request.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+USER_AGENT_LENGTH = 200
+
+
+def now() -> datetime:
+    """The current time (UTC); tests replace it to move the clock."""
+    return utcnow()
 
 
 class SignInRequired(Exception):
@@ -32,31 +50,105 @@ def is_locked(user: UserAccount) -> bool:
     return user.failed_sign_ins >= MAX_FAILED_SIGN_INS
 
 
-def start_session(request: Request, user: UserAccount) -> None:
-    """Record ``user`` as signed in, discarding everything the session held before.
+def _revoke_token(session: Session, token: object, moment: datetime) -> None:
+    if isinstance(token, str) and token:
+        session.execute(
+            update(WebSession)
+            .where(
+                WebSession.token_hash == hash_session_token(token),
+                WebSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=moment)
+        )
 
-    Starting afresh (with a new CSRF token) means nothing planted in the session before sign-in
-    -- by another person on a shared computer, or by an attacker -- survives it.
+
+def start_session(request: Request, user: UserAccount, method: str) -> None:
+    """Record ``user`` as signed in (by ``method``: "password" or "oidc:<provider>").
+
+    Call it once the account is committed. The previous session, if any, is revoked and the
+    cookie session cleared with a new CSRF token, so nothing planted before sign-in -- by another
+    person on a shared computer, or by an attacker -- survives it.
     """
+    token = secrets.token_urlsafe(32)  # 256 bits
+    moment = now()
+    user_agent = request.headers.get("user-agent", "")[:USER_AGENT_LENGTH] or None
+    with request.app.state.sessions() as session:
+        _revoke_token(session, request.session.get(TOKEN_KEY), moment)
+        session.add(
+            WebSession(
+                token_hash=hash_session_token(token),
+                user_account_id=user.id,
+                method=method,
+                user_agent=user_agent,
+                created_at=moment,
+                last_seen_at=moment,
+                expires_at=moment + ABSOLUTE_LIFETIME,
+            )
+        )
+        session.commit()
     request.session.clear()
-    request.session[USER_KEY] = user.id
+    request.session[TOKEN_KEY] = token
     rotate_csrf_token(request)
     request.state.user = user
 
 
 def end_session(request: Request) -> None:
-    """Forget the signed-in user and everything else in the session."""
+    """Revoke this browser's session and forget everything else the cookie held."""
+    token = request.session.get(TOKEN_KEY)
+    if token is not None:
+        with request.app.state.sessions() as session:
+            _revoke_token(session, token, now())
+            session.commit()
     request.session.clear()
     request.state.user = None
 
 
+def revoke_sessions(session: Session, user_id: int) -> int:
+    """Revoke every live session of the account (the caller commits); returns how many.
+
+    For "sign out of all devices", and for administrators locking an account or changing its
+    password.
+    """
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_account_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def is_live(row: WebSession, moment: datetime) -> bool:
+    """Whether a session row still signs its browser in at ``moment``."""
+    return (
+        row.revoked_at is None
+        and moment < row.expires_at
+        and moment - row.last_seen_at < IDLE_TIMEOUT
+    )
+
+
 def _load_user(request: Request, session: Session) -> UserAccount | None:
-    user_id = request.session.get(USER_KEY)
-    if not isinstance(user_id, int):
+    token = request.session.get(TOKEN_KEY)
+    if not isinstance(token, str) or not token:
         return None
-    user = session.get(UserAccount, user_id)
+    row = session.scalars(
+        select(WebSession).where(WebSession.token_hash == hash_session_token(token))
+    ).one_or_none()
+    moment = now()
+    if row is None or not is_live(row, moment):
+        request.session.pop(TOKEN_KEY, None)
+        return None
+    user = session.get(UserAccount, row.user_account_id)
     if user is None or is_locked(user):
         return None
+    if moment - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        # In a session of its own, so that the handler's transaction stays the handler's.
+        with request.app.state.sessions() as writer:
+            writer.execute(
+                update(WebSession)
+                .where(WebSession.id == row.id, WebSession.last_seen_at < moment)
+                .values(last_seen_at=moment)
+            )
+            writer.commit()
     return user
 
 
@@ -87,7 +179,7 @@ def user_for_display(request: Request) -> UserAccount | None:
         return user
     except AttributeError:
         pass
-    if USER_KEY not in request.session:
+    if TOKEN_KEY not in request.session:
         user = None
     else:
         with request.app.state.sessions() as session:

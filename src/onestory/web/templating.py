@@ -56,6 +56,11 @@ def _build_environment() -> Environment:
 templates = _build_environment()
 
 
+def templating_prefixes() -> frozenset[str]:
+    """The template prefixes registered so far."""
+    return frozenset(_prefixed)
+
+
 def add_template_package(prefix: str, package: str, directory: str = "templates") -> None:
     """Let templates be found as ``<prefix>/<name>`` in ``package``'s ``directory``."""
     if prefix in _prefixed:

@@ -1,0 +1,114 @@
+"""Events coming in one at a time: from agency systems through the API, and from staff pages.
+
+Both paths end in ``receive_event``, so an event recorded on a page is the same common-model
+event an agency system would have posted, and both reach the same subscribers (the victims'
+timeline and duty clocks, for one). The event id is the idempotency key: sending the same event
+again changes nothing; sending different content under an id already used is refused.
+
+Subscribers run inside the caller's transaction, so an event, its ledger entry and everything
+it causes (a timeline entry, a duty clock, a queued notification) commit or fail together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from onestory.domain.events import EventEnvelope, EventError, parse_event
+from onestory.exchange.tables import EventPersonRef, StoredEvent
+from onestory.ledger.entries import Subject
+from onestory.ledger.log import append, lock_for_append
+
+RECEIVED = "exchange.event.received"
+
+EventSubscriber = Callable[[Session, EventEnvelope[Any]], None]
+
+_subscribers: list[EventSubscriber] = []
+
+
+class IntakeError(ValueError):
+    """An event that cannot be accepted; ``where`` is the field at fault, when known."""
+
+    def __init__(self, message: str, *, where: str | None = None, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.where = where
+        self.conflict = conflict
+
+
+def subscribe(subscriber: EventSubscriber) -> None:
+    """Have ``subscriber`` called for every new event, in the transaction that stores it."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+
+
+def validate_event(data: Mapping[str, Any]) -> EventEnvelope[Any]:
+    """The event as the common model reads it, or an ``IntakeError`` naming the field."""
+    try:
+        return parse_event(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise IntakeError(f"{where}: {err['msg']}", where=where) from exc
+    except EventError as exc:
+        raise IntakeError(str(exc)) from exc
+
+
+def receive_event(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor_id: str,
+    actor_org: str | None,
+) -> tuple[StoredEvent, bool]:
+    """Store a new event, ledger it and tell the subscribers; returns (event, was it new).
+
+    An organisation asserts only its own events: ``assertedBy`` must be the actor's
+    organisation. The caller commits.
+    """
+    event = validate_event(data)
+    if actor_org is not None and event.asserted_by != actor_org:
+        raise IntakeError(
+            f"assertedBy is {event.asserted_by!r} but you act for {actor_org!r}: an organisation "
+            "can only send its own events",
+            where="assertedBy",
+        )
+    envelope = event.model_dump(mode="json")
+    event_id = str(event.id)
+    # The ledger lock first, so the duplicate check and the insert are one write transaction.
+    lock_for_append(session)
+    held = session.get(StoredEvent, event_id)
+    if held is not None:
+        if held.envelope != envelope:
+            raise IntakeError(
+                f"event {event_id} was already received with different content; send a change "
+                "as a new event with its own id",
+                where="id",
+                conflict=True,
+            )
+        return held, False
+    refs = event.person_reference.identifiers if event.person_reference else []
+    stored = StoredEvent(
+        id=event_id,
+        type=event.event_type,
+        version=event.version,
+        occurred_at=event.occurred_at,
+        asserted_by=event.asserted_by,
+        envelope=envelope,
+        person_refs=[EventPersonRef(id_type=r.type, value=r.value) for r in refs],
+    )
+    session.add(stored)
+    session.flush()
+    append(
+        session,
+        entry_type=RECEIVED,
+        actor=actor_id,
+        actor_org=event.asserted_by,
+        subjects=[Subject("event", event_id)],
+        payload=envelope,
+    )
+    for subscriber in _subscribers:
+        subscriber(session, event)
+    return stored, True

@@ -1,0 +1,182 @@
+"""The victim's pages, through the real application: telling the story once, page by page,
+then following the case -- on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from page_checks import PageCheckingClient, csrf_token_from, soup_of
+from sqlalchemy import func, select
+from victims_helpers import PASSWORD, add_organisations
+
+from onestory.notify.tables import NotifyMessage
+from onestory.victims.tables import Story, StoryDraft, StoryVersion
+
+EMOJI_RTL = (
+    "He said 😡🔥 then wrote \u05e9\u05dc\u05d5\u05dd and "
+    "\u0645\u0631\u062d\u0628\u0627 on the wall."
+)
+
+
+def _register(client: PageCheckingClient, email: str = "jo@example.org") -> None:
+    token = csrf_token_from(client.get("/register"))
+    response = client.post(
+        "/register",
+        data={"csrf_token": token, "name": "Jo Bloggs", "email": email, "password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    assert "About you" in response.text
+
+
+def _post(client: PageCheckingClient, path: str, data: dict[str, object], status: int = 200):
+    token = csrf_token_from(client.get(path))
+    response = client.post(path, data={"csrf_token": token, **data})
+    assert response.status_code == status, response.text[:2000]
+    return response
+
+
+ANSWERS: list[tuple[str, dict[str, object]]] = [
+    (
+        "about-you",
+        {
+            "full_name": "Jo Bloggs",
+            "date_of_birth-day": "1",
+            "date_of_birth-month": "4",
+            "date_of_birth-year": "1990",
+            "email": "jo@example.org",
+            "phone": "07700 900123",
+        },
+    ),
+    ("what-happened", {"what_happened": EMOJI_RTL}),
+    (
+        "when-and-where",
+        {
+            "happened_on-day": "20",
+            "happened_on-month": "11",
+            "happened_on-year": "2026",
+            "happened_where": "High Street",
+            "police_area": "01",
+        },
+    ),
+    ("crime-reference", {"has": "no"}),
+    ("language", {"language": "cy", "interpreter": "yes"}),
+    ("support-needs", {"accessibility": "Step-free access"}),
+    ("circumstances", {"circumstances": ["domestic_abuse"]}),
+    ("contact", {"channels": ["email", "phone"]}),
+    ("safe-times", {"safe_times": ["weekday_morning"], "no_messages": "yes"}),
+    ("who-can-see", {"consent-VS-victim_support": "yes", "consent-CICA-compensation": "no"}),
+]
+
+
+def _answer_everything(client: PageCheckingClient) -> None:
+    for page, data in ANSWERS:
+        _post(client, f"/tell-us/{page}", data)
+
+
+def _setup(app: FastAPI) -> None:
+    with app.state.sessions() as session:
+        add_organisations(session)
+        session.commit()
+
+
+def test_tell_us_once_journey(victims_app: FastAPI, victims_client: PageCheckingClient) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    _answer_everything(victims_client)
+    check = victims_client.get("/tell-us/check-answers")
+    assert "Cymraeg (Welsh), with an interpreter" in check.text
+    assert "Domestic abuse" in check.text
+    assert "Victim Support" in check.text
+    token = soup_of(check).find("input", attrs={"name": "draft_token"})["value"]
+    csrf = csrf_token_from(check)
+    sent = victims_client.post(
+        "/tell-us/check-answers", data={"csrf_token": csrf, "draft_token": token}
+    )
+    assert sent.status_code == 200
+    assert "Your story has been sent" in sent.text
+    # A second press of "Send" (double submission) finds the same story: no duplicate.
+    again = victims_client.post(
+        "/tell-us/check-answers", data={"csrf_token": csrf, "draft_token": token}
+    )
+    assert again.status_code == 200 and "Your story has been sent" in again.text
+    with victims_app.state.sessions() as session:
+        story = session.scalars(select(Story)).one()
+        assert story.enhanced is True
+        assert session.scalar(select(func.count()).select_from(StoryDraft)) == 0
+        version = session.scalars(select(StoryVersion)).one()
+        assert version.what_happened == EMOJI_RTL  # emoji and right-to-left text kept exactly
+        message = session.scalars(select(NotifyMessage)).one()
+        assert message.language == "cy"
+        reference = story.reference
+    page = victims_client.get(f"/my-story/{reference}")
+    assert "Your case" in page.text
+    assert "Refer you to a victim support service" in page.text or "R4.1" not in page.text
+    seen = victims_client.get(f"/my-story/{reference}/who-has-seen")
+    assert "Who has seen your story" in seen.text
+
+
+def test_answers_are_kept_when_the_session_ends(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    _post(victims_client, "/tell-us/about-you", dict(ANSWERS[0][1]))
+    _post(victims_client, "/tell-us/what-happened", {"what_happened": "First part."})
+    # The session ends (cookie gone, e.g. expired): signing in again brings the answers back.
+    victims_client.cookies.clear()
+    assert victims_client.get("/tell-us/what-happened").url.path == "/sign-in"
+    token = csrf_token_from(victims_client.get("/sign-in"))
+    victims_client.post(
+        "/sign-in",
+        data={"csrf_token": token, "email": "jo@example.org", "password": PASSWORD},
+    )
+    page = victims_client.get("/tell-us/what-happened")
+    assert "First part." in page.text
+
+
+def test_a_very_long_story_is_refused_clearly_and_not_lost(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    long_story = "word " * 20_001  # 100,005 characters
+    response = _post(victims_client, "/tell-us/what-happened", {"what_happened": long_story}, 400)
+    assert "must be 100,000 characters or fewer" in response.text
+    assert "you have written 100,004" in response.text
+    # What they typed is given back to them in the box, whole.
+    box = soup_of(response).find("textarea", attrs={"name": "what_happened"})
+    assert box.get_text().strip() == long_story.strip()
+
+
+def test_errors_name_the_field(victims_app: FastAPI, victims_client: PageCheckingClient) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    response = _post(
+        victims_client,
+        "/tell-us/about-you",
+        {
+            "full_name": "",
+            "date_of_birth-day": "31",
+            "date_of_birth-month": "2",
+            "date_of_birth-year": "1990",
+        },
+        400,
+    )
+    summary = soup_of(response).select(".govuk-error-summary a")
+    assert [a["href"] for a in summary] == ["#full_name", "#date_of_birth-day"]
+    assert "Date of birth must be a real date" in response.text.replace("Your date", "Date")
+
+
+def test_staff_cannot_use_victim_pages(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    from victims_helpers import add_account
+
+    with victims_app.state.sessions() as session:
+        add_account(session, "pc@example.org", "police_officer", "POL01")
+        session.commit()
+    token = csrf_token_from(victims_client.get("/sign-in"))
+    victims_client.post(
+        "/sign-in", data={"csrf_token": token, "email": "pc@example.org", "password": PASSWORD}
+    )
+    assert victims_client.get("/tell-us/about-you").status_code == 403
