@@ -479,7 +479,9 @@ def staff_view(
             view.versions = list(story.versions)
     if view.victim is None and view.contact is None and not view.versions:
         raise last or not_found(f"story {story.reference!r}")
-    if mark_seen and view.versions:
+    if mark_seen:
+        # Opened: even an organisation that may not read the account itself has now seen what
+        # it may of this version (needs, contact), so it is no longer "new" to them.
         recipient.seen_version = story.current_version
     return view
 

@@ -11,6 +11,7 @@ time: a duty is met by the act itself, never by someone ticking a box.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -259,23 +260,31 @@ def on_event(session: Session, event: EventEnvelope[Any]) -> None:
 
 
 def _informed(session: Session, event: EventEnvelope[Any], payload: Mapping[str, Any]) -> None:
-    """A Witness Care Unit or the police told the victim themselves (by phone, say)."""
-    about = payload.get("aboutEventId")
-    if not about:
+    """A Witness Care Unit or the police told the victim themselves (by phone, say).
+
+    Only the organisation that owes a duty can say it was met, and only a "tell the victim"
+    duty, opened by the very event named (an exact id, never a pattern).
+    """
+    try:
+        about = str(uuid.UUID(str(payload.get("aboutEventId"))))
+    except ValueError:
         return
     informed_at = datetime.fromisoformat(payload["informedAt"])
-    case_events = session.scalars(
-        select(CaseEvent.id).where(CaseEvent.source_key.like(f"event:{about}:%"))
-    ).all()
+    prefix = f"event:{about}:"
+    case_events = select(CaseEvent.id).where(
+        CaseEvent.source_key.startswith(prefix, autoescape=True)
+    )
     for clock in session.scalars(
         select(DutyClock).where(
             DutyClock.case_event_id.in_(case_events),
             DutyClock.rule_id == payload["duty"],
+            DutyClock.owner_code == event.asserted_by,
             DutyClock.met_at.is_(None),
         )
     ):
-        clock.met_at = informed_at
-        clock.met_by = f"{TOLD} by {event.asserted_by} ({payload.get('channel')})"
+        if TOLD in clock.closed_by:
+            clock.met_at = informed_at
+            clock.met_by = f"{TOLD} by {event.asserted_by} ({payload.get('channel')})"
 
 
 def _owner_code(session: Session, story: Story, owner_kind: str, asserted_by: str) -> str | None:
@@ -482,6 +491,7 @@ def notify_victim(session: Session, story: Story, case_event: CaseEvent) -> Noti
         idempotency_key=key,
         reference=key,
         windows=windows_for(prefs),
+        now=case_event.recorded_at,
     )
 
 
@@ -530,10 +540,8 @@ def duty_status(clock: DutyClock, now: datetime | None = None) -> duties.DutySta
     return duties.status(due=clock.due_at, met_at=clock.met_at, now=now or utcnow())
 
 
-def due_for(
-    session: Session, organisation_code: str, *, now: datetime | None = None
-) -> list[DutyClock]:
-    """An organisation's open duties, overdue first, then by when they fall due."""
+def due_for(session: Session, organisation_code: str) -> list[DutyClock]:
+    """An organisation's open duties, soonest due first (so the overdue ones lead)."""
     return list(
         session.scalars(
             select(DutyClock)
