@@ -52,3 +52,17 @@ class ExternalIdentity(Base):
     subject: Mapped[str] = mapped_column(String(255))
     user_account_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInLink(Base):
+    """A one-time link emailed to a member of the public so they can sign in without a
+    password; only the hash of its token is stored, and it works once, briefly."""
+
+    __tablename__ = "sign_in_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_account_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

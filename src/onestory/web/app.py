@@ -32,7 +32,18 @@ from onestory.victims import agency_web as victims_agency_web
 from onestory.victims import api as victims_api
 from onestory.victims import timeline as victims_timeline
 from onestory.victims import web as victims_web
-from onestory.web import account, admin, api_auth, api_docs, auth, errors, health, oidc, pages
+from onestory.web import (
+    account,
+    admin,
+    api_auth,
+    api_docs,
+    auth,
+    email_link,
+    errors,
+    health,
+    oidc,
+    pages,
+)
 from onestory.web.csrf import CsrfError, verify_csrf
 from onestory.web.identity import SignInRequired
 from onestory.web.security import SecurityHeadersMiddleware
@@ -150,6 +161,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(oidc.router)
+    app.include_router(email_link.router)
     app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(api_docs.router)

@@ -366,8 +366,30 @@ def upgrade() -> None:
         op.f("ix_organisation_police_area"), "organisation", ["police_area"], unique=False
     )
 
+    op.create_table(
+        "sign_in_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_account_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_account_id"],
+            ["user_account.id"],
+            name=op.f("fk_sign_in_link_user_account_id_user_account"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_link")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_sign_in_link_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_sign_in_link_user_account_id"), "sign_in_link", ["user_account_id"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_sign_in_link_user_account_id"), table_name="sign_in_link")
+    op.drop_table("sign_in_link")
     op.drop_index(op.f("ix_organisation_police_area"), table_name="organisation")
     op.drop_column("organisation", "police_area")
     op.drop_index(op.f("ix_victim_complaint_story_id"), table_name="victim_complaint")
