@@ -55,22 +55,30 @@ def test_account_shows_who_you_are_and_who_has_seen_your_data(
     for shown in ("Alex Morgan", "alex@example.org", "Police officer", "Northshire Police (P01)"):
         assert shown in summary
     table = soup.select_one("#access-history")
-    assert table.select_one("caption").get_text(strip=True) == "Uses of your records (1)"
-    cells = [td.get_text(" ", strip=True) for td in table.select("tbody tr")[0].select("td")]
+    # Newest first: this very page's read of the account (decided and ledgered like any other),
+    # then the prosecutor's.
+    assert table.select_one("caption").get_text(strip=True) == "Uses of your records (2)"
+    own = [td.get_text(" ", strip=True) for td in table.select("tbody tr")[0].select("td")]
+    assert own[2:5] == [f"user:{me}", "Asked to use your record (read: allowed)", "own access"]
+    cells = [td.get_text(" ", strip=True) for td in table.select("tbody tr")[1].select("td")]
     assert cells[1:5] == [
         "CPS North (C01)",
         "prosecutor-9",
         "Asked to use your record (read: allowed)",
         "prosecution",
     ]
-    link = table.select_one("tbody a")
+    link = table.select("tbody a")[1]
     assert link["href"] == f"/api/ledger/proofs/inclusion?seq={seen.seq}"
     assert link.get_text(" ", strip=True) == f"Proof for entry {seen.seq}"
 
 
-def test_account_with_no_history_says_so(site: FastAPI, client: PageCheckingClient) -> None:
-    add_user(site, email="kim@example.org", role="victim", organisation=None)
+def test_reading_your_own_account_is_itself_in_your_history(
+    site: FastAPI, client: PageCheckingClient
+) -> None:
+    me = add_user(site, email="kim@example.org", role="victim", organisation=None)
     sign_in(client, "kim@example.org")
     soup = soup_of(client.get("/account"))
-    assert soup.select_one("#access-history") is None
-    assert "Nobody has used a record about you yet" in soup.select_one("#access-history-empty").text
+    table = soup.select_one("#access-history")
+    assert table.select_one("caption").get_text(strip=True) == "Uses of your records (1)"
+    cells = [td.get_text(" ", strip=True) for td in table.select("tbody tr")[0].select("td")]
+    assert cells[2] == f"user:{me}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from page_checks import PageCheckingClient, soup_of
+from page_checks import PageCheckingClient, csrf_token_from, soup_of
 from web_helpers import add_user, sign_in
 
 ADMIN = "admin@example.org"
@@ -74,6 +74,11 @@ def test_admin_shows_organisations_users_and_agreements(
             )
         ).all()
     assert len(listed) == 1
+    # The listing is in the history of each person on the list.
+    client.post("/sign-out", data={"csrf_token": csrf_token_from(client.get("/account"))})
+    sign_in(client, "alex@example.org")
+    history = soup_of(client.get("/account")).select_one("#access-history").get_text(" ")
+    assert "An administrator looked at the list of accounts" in history
 
 
 def test_agreement_page_shows_the_explanation_and_legal_reference(

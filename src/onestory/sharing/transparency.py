@@ -39,6 +39,9 @@ ENTRY_TYPE_WORDS: dict[str, str] = {
     WITHDRAWN: "Consent withdrawn",
     "ledger.payload.erased": "Details deleted at the end of the retention period",
     SUBJECT_ACCESS_EXPORTED: "A copy of your records was produced for you",
+    "sharing.accounts.listed": "An administrator looked at the list of accounts",
+    "notify.message.queued": "A message to you was prepared",
+    "notify.message.delivered": "A message to you was delivered",
 }
 
 

@@ -23,6 +23,8 @@ class Purpose(StrEnum):
     COMPENSATION = "compensation"
     STATISTICS = "statistics"
     OWN_ACCESS = "own_access"
+    # Running OneStory itself: accounts, keys and agreements (never people's case records).
+    ADMINISTRATION = "administration"
 
 
 class LawfulBasis(StrEnum):
@@ -60,6 +62,8 @@ class RecordKind(StrEnum):
     LEARNING_RECORD = "learning_record"
     EVIDENCE = "evidence"
     STATISTICS = "statistics"
+    # An account: who someone is in OneStory (name, email, role) and their access history.
+    USER = "user"
 
 
 # The kinds of organisation a role can belong to are the common model's agency kinds.

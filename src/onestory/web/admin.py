@@ -14,14 +14,19 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from onestory.ledger.entries import Subject
 from onestory.ledger.log import append
+from onestory.sharing.authorize import RecordRef, authorize
 from onestory.sharing.policy import Agreement, PolicySet
 from onestory.sharing.sar import ledgered_export
 from onestory.sharing.tables import Organisation, UserAccount
-from onestory.sharing.vocabulary import Role
+from onestory.sharing.vocabulary import Action, Purpose, RecordKind, Role
+from onestory.web.account import account_actor
 from onestory.web.deps import SessionDep
 from onestory.web.identity import SignedInUser
 from onestory.web.templating import render
+
+ACCOUNTS_LISTED = "sharing.accounts.listed"
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -66,11 +71,27 @@ def _policies(request: Request) -> PolicySet:
 
 @router.get("", response_class=HTMLResponse)
 def admin_home(request: Request, session: SessionDep, admin: Administrator) -> HTMLResponse:
-    # The user list is personal data: its consultation is ledgered first (write before read).
+    # The user list is personal data: the rules decide (deny by default), and the listing is
+    # ledgered against every account on it, so each person sees it in their own history.
+    decision = authorize(
+        session,
+        actor=account_actor(admin),
+        action=Action.READ,
+        record=RecordRef(RecordKind.USER, "*"),
+        purpose=Purpose.ADMINISTRATION,
+        policies=_policies(request),
+    )
+    if not decision.allowed:
+        session.commit()
+        raise HTTPException(status_code=404)
+    listed = session.scalars(select(UserAccount.id).order_by(UserAccount.id)).all()
     append(
         session,
-        entry_type="sharing.accounts.listed",
+        entry_type=ACCOUNTS_LISTED,
         actor=f"user:{admin.id}",
+        purpose=Purpose.ADMINISTRATION,
+        subjects=[Subject(RecordKind.USER, str(user_id)) for user_id in listed],
+        payload={"rule": decision.rule},
     )
     session.commit()
     organisations = session.scalars(select(Organisation).order_by(Organisation.code)).all()
