@@ -206,3 +206,28 @@ def test_an_event_id_is_never_reused_for_other_content(
     session.rollback()
     with pytest.raises(IntakeError, match="can only send its own events"):
         receive_event(session, {**listed, "id": str(uuid.uuid4())}, actor_id="x", actor_org="POL01")
+
+
+def test_victim_contact_scheme_referral_and_release_reach_the_timeline(
+    session: Session, policies: PolicySet
+) -> None:
+    story = _story(session, policies, enhanced=False, safe=[])
+    at = datetime(2026, 5, 5, 10, tzinfo=UTC)
+    referral = {"caseUrn": URN, "referredBy": "WCU01", "referredAt": at.isoformat()}
+    _receive(session, _event("probation.victim_contact.referred", "PS-LDN", referral, at), "PS-LDN")
+    clock = session.scalars(select(DutyClock).where(DutyClock.rule_id == "R11.2")).one()
+    assert clock.owner_code == "PS-LDN"
+    # 20 working days from Tuesday 5 May 2026, with the late May bank holiday (25 May).
+    assert clock.due_at.astimezone(LONDON).date().isoformat() == "2026-06-03"
+    released = {
+        "prisonNumber": "A1234BC",
+        "establishment": "PVI",
+        "releasedAt": at.isoformat(),
+        "releaseType": "licence",
+    }
+    _receive(session, _event("prison.prisoner.released", "PVI", released, at), "PVI")
+    headlines = [e.headline for e in timeline.timeline(session, story)]
+    assert headlines[-1] == "The offender was released from prison on licence"
+    assert headlines[0].startswith("You were referred to the Victim Contact Scheme")
+    templates = set(session.scalars(select(NotifyMessage.template)))
+    assert {"vcs-referral", "offender-release"} <= templates

@@ -23,6 +23,8 @@ ORGANISATIONS = (
     ("STRAMC", "Stratford Magistrates' Court", "court", None),
     ("CPS-LN", "CPS London North", "cps", None),
     ("CPS-NW", "CPS North West", "cps", None),
+    ("PS-LDN", "Probation Service London", "probation", None),
+    ("PS-NW", "Probation Service North West", "probation", None),
 )
 
 

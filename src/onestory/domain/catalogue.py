@@ -22,7 +22,7 @@ from onestory.domain.cases import (
 )
 from onestory.domain.custody import CustodyEpisode, ProbationCase, ReleaseType
 from onestory.domain.events import event_type
-from onestory.domain.identifiers import ASN, PrisonNumber, ProbationCRN
+from onestory.domain.identifiers import ASN, CaseURN, PrisonNumber, ProbationCRN
 from onestory.domain.learning import LearningRecord
 from onestory.domain.people import Person, Victim
 
@@ -191,6 +191,21 @@ class LearningRecorded(Record):
     """Payload of education.learning.recorded v1."""
 
     learning: LearningRecord
+
+
+@event_type(
+    "probation.victim_contact.referred",
+    1,
+    description="A victim was referred to the probation Victim Contact Scheme; meets R11.1 and "
+    "starts R11.2 (a victim liaison officer contacts the victim).",
+    about="case",
+)
+class VictimContactReferred(Record):
+    """Payload of probation.victim_contact.referred v1."""
+
+    case_urn: CaseURN
+    referred_by: str = Field(description="Organisation code of the referring Witness Care Unit")
+    referred_at: AwareDatetime
 
 
 @event_type(

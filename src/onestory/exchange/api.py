@@ -39,6 +39,7 @@ EVENT_RECORD_KINDS: dict[str, RecordKind] = {
     "prison.prisoner.released": RecordKind.CUSTODY,
     "probation.supervision.started": RecordKind.PROBATION,
     "probation.supervision.ended": RecordKind.PROBATION,
+    "probation.victim_contact.referred": RecordKind.VICTIM_CONTACT,
     "education.learning.recorded": RecordKind.LEARNING_RECORD,
     "witness_care.victim.informed": RecordKind.VICTIM,
 }

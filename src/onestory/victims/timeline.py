@@ -59,6 +59,8 @@ TEMPLATES: dict[str, str] = {
     "court.hearing.listed": "hearing-listed",
     "court.hearing.resulted": "hearing-outcome",
     "court.sentence.imposed": "sentence-passed",
+    "probation.victim_contact.referred": "vcs-referral",
+    "prison.prisoner.released": "offender-release",
 }
 
 DECISION_WORDS = {
@@ -90,6 +92,13 @@ SENTENCE_MEANING = {
     "them.",
     "hospital_order": "The offender will be treated in a secure hospital.",
 }
+RELEASE_WORDS = {
+    "licence": "released from prison on licence",
+    "end_of_sentence": "released from prison at the end of their sentence",
+    "bail": "released from prison on bail",
+    "home_detention_curfew": "released from prison on home detention curfew (a tag)",
+    "transfer": "moved to another prison",
+}
 HEARING_WORDS = {
     "first_appearance": "first hearing",
     "plea": "plea hearing",
@@ -117,6 +126,8 @@ class Translation:
     headline: str
     details: dict[str, Any]
     facts: dict[str, Any]
+    # Acts the event itself is (see victims.duties.ACTS): it meets the duties they close.
+    acts: tuple[str, ...] = ()
 
 
 def _local(moment: str) -> datetime:
@@ -214,6 +225,18 @@ def translate(
             {"sentence": words, "meaning": SENTENCE_MEANING.get(kind, "")},
             facts,
         )
+    if event_type == "probation.victim_contact.referred":
+        return Translation(
+            ("vcs.referral",),
+            "You were referred to the Victim Contact Scheme: a victim liaison officer will "
+            "contact you",
+            {},
+            {},
+            acts=("vcs.referred",),
+        )
+    if event_type == "prison.prisoner.released":
+        how = RELEASE_WORDS.get(str(payload.get("releaseType")), "released")
+        return Translation((), f"The offender was {how}", {"event": f"the offender was {how}"}, {})
     return None
 
 
@@ -255,6 +278,15 @@ def on_event(session: Session, event: EventEnvelope[Any]) -> None:
         session.flush()
         stories = session.scalars(select(Story).where(Story.case_urn == urn)).all()
         for story in stories:
+            for act in translation.acts:
+                close_duties(
+                    session,
+                    story.id,
+                    act,
+                    event.occurred_at,
+                    by=f"{act} by {event.asserted_by}",
+                    opened_by=None,
+                )
             open_duties(session, story, case_event)
             notify_victim(session, story, case_event)
 
@@ -478,6 +510,7 @@ def notify_victim(session: Session, story: Story, case_event: CaseEvent) -> Noti
         "decision": case_event.headline,
         "sentence": details.get("sentence", ""),
         "sentence_meaning": details.get("meaning", ""),
+        "event": details.get("event", case_event.headline),
     }
     key = f"case-event:{case_event.id}:story:{story.id}"
     return enqueue(
