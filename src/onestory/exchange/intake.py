@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from onestory.domain.events import EventEnvelope, EventError, parse_event
-from onestory.exchange.tables import EventPersonRef, StoredEvent
+from onestory.exchange.tables import StoredEvent
 from onestory.ledger.entries import Subject
 from onestory.ledger.log import append, lock_for_append
 
@@ -89,16 +89,7 @@ def receive_event(
                 conflict=True,
             )
         return held, False
-    refs = event.person_reference.identifiers if event.person_reference else []
-    stored = StoredEvent(
-        id=event_id,
-        type=event.event_type,
-        version=event.version,
-        occurred_at=event.occurred_at,
-        asserted_by=event.asserted_by,
-        envelope=envelope,
-        person_refs=[EventPersonRef(id_type=r.type, value=r.value) for r in refs],
-    )
+    stored = StoredEvent.of(event, envelope)
     session.add(stored)
     session.flush()
     append(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.domain.events import EventError, parse_event
-from onestory.exchange.tables import EventPersonRef, StoredEvent
+from onestory.exchange.tables import StoredEvent
 from onestory.ledger.entries import NewEntry, Subject
 from onestory.ledger.log import append_many
 from onestory.sharing.tables import Organisation
@@ -110,19 +110,8 @@ def load_events(
                 present += 1
                 continue
             held.add(event_id)
-            refs = event.person_reference.identifiers if event.person_reference else []
             envelope = event.model_dump(mode="json")
-            session.add(
-                StoredEvent(
-                    id=event_id,
-                    type=event.event_type,
-                    version=event.version,
-                    occurred_at=event.occurred_at,
-                    asserted_by=event.asserted_by,
-                    envelope=envelope,
-                    person_refs=[EventPersonRef(id_type=r.type, value=r.value) for r in refs],
-                )
-            )
+            session.add(StoredEvent.of(event, envelope))
             # The ledger commits to the event (details erasable), in the same transaction.
             entries.append(
                 NewEntry(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onestory.store.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from onestory.domain.events import EventEnvelope
 
 
 class StoredEvent(Base):
@@ -27,6 +30,20 @@ class StoredEvent(Base):
     person_refs: Mapped[list[EventPersonRef]] = relationship(
         back_populates="event", cascade="all, delete-orphan"
     )
+
+    @classmethod
+    def of(cls, event: EventEnvelope[Any], envelope: dict[str, Any]) -> StoredEvent:
+        """The row for a validated event, with its person references indexed."""
+        refs = event.person_reference.identifiers if event.person_reference else []
+        return cls(
+            id=str(event.id),
+            type=event.event_type,
+            version=event.version,
+            occurred_at=event.occurred_at,
+            asserted_by=event.asserted_by,
+            envelope=envelope,
+            person_refs=[EventPersonRef(id_type=r.type, value=r.value) for r in refs],
+        )
 
 
 class EventPersonRef(Base):

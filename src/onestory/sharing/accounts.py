@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestory.sharing.authorize import Actor
 from onestory.sharing.passwords import hash_password
 from onestory.sharing.tables import Organisation, UserAccount
 
@@ -42,3 +43,15 @@ def create_account(
     )
     session.add(account)
     return account
+
+
+def account_actor(user: UserAccount) -> Actor:
+    """A signed-in person acting for their organisation, if they have one (or for themselves
+    as an account holder)."""
+    organisation = user.organisation
+    return Actor(
+        user_or_client_id=f"user:{user.id}",
+        role=user.role,
+        organisation_code=organisation.code if organisation else None,
+        organisation_kind=organisation.kind if organisation else None,
+    )

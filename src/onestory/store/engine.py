@@ -8,6 +8,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The web server runs synchronous handlers on a pool of 40 threads (AnyIO's default); with fewer
+# connections than threads, requests queue for a connection and, under load, time out (a 500)
+# instead of waiting their turn for the database.
+POOL_SIZE = 10
+MAX_OVERFLOW = 40
 
 
 def create_engine_for(url: str, **kwargs: Any) -> Engine:
@@ -19,6 +24,11 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     """
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+    if url.startswith("sqlite:///:memory:") or url == "sqlite://":
+        kwargs.pop("pool_size")
+        kwargs.pop("max_overflow")
     if url.startswith("sqlite"):
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("check_same_thread", False)

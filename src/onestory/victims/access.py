@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from onestory.sharing.accounts import account_actor
 from onestory.sharing.authorize import Actor, Decision, RecordRef, authorize
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import UserAccount
@@ -33,13 +34,7 @@ def not_found(what: str) -> NotAllowed:
 
 def staff_actor(user: UserAccount) -> Actor:
     """A signed-in member of staff, acting for their organisation."""
-    organisation = user.organisation
-    return Actor(
-        user_or_client_id=f"user:{user.id}",
-        role=user.role,
-        organisation_code=organisation.code if organisation else None,
-        organisation_kind=organisation.kind if organisation else None,
-    )
+    return account_actor(user)
 
 
 def victim_actor(user: UserAccount, victim: Victim | None) -> Actor:

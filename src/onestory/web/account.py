@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from onestory.sharing.authorize import Actor, RecordRef, authorize
-from onestory.sharing.tables import UserAccount
+from onestory.sharing.accounts import account_actor
+from onestory.sharing.authorize import RecordRef, authorize
 from onestory.sharing.transparency import access_history
 from onestory.sharing.vocabulary import Action, Purpose, RecordKind
 from onestory.web.deps import SessionDep
@@ -21,17 +21,6 @@ router = APIRouter(include_in_schema=False)
 
 # The ledger subject an account's own records are filed under.
 USER_SUBJECT_KIND = RecordKind.USER
-
-
-def account_actor(user: UserAccount) -> Actor:
-    """A signed-in person acting as the holder of their account (not as any other person)."""
-    organisation = user.organisation
-    return Actor(
-        user_or_client_id=f"user:{user.id}",
-        role=user.role,
-        organisation_code=organisation.code if organisation else None,
-        organisation_kind=organisation.kind if organisation else None,
-    )
 
 
 def account_record(user_id: int) -> RecordRef:

@@ -16,12 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from onestory.ledger.entries import Subject
 from onestory.ledger.log import append
+from onestory.sharing.accounts import account_actor
 from onestory.sharing.authorize import RecordRef, authorize
 from onestory.sharing.policy import Agreement, PolicySet
 from onestory.sharing.sar import ledgered_export
 from onestory.sharing.tables import Organisation, UserAccount
 from onestory.sharing.vocabulary import Action, Purpose, RecordKind, Role
-from onestory.web.account import account_actor
 from onestory.web.deps import SessionDep
 from onestory.web.identity import SignedInUser
 from onestory.web.templating import render

@@ -48,6 +48,9 @@ def _build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(TEMPLATES_DIR), PrefixLoader(_prefixed)]),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        # Templates ship inside the package and change only with a new release; not checking
+        # their files on every render halves the cost of a small page.
+        auto_reload=False,
     )
     env.globals["csrf_field"] = csrf_field
     return env
