@@ -10,22 +10,20 @@ the victim's timeline and the Victims' Code clocks the same way.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onestory.domain.cases import ChargeDecisionKind, HearingType, SentenceType
+from onestory.domain.cases import ChargeDecisionKind
 from onestory.domain.identifiers import CaseURN, IdentifierError
-from onestory.exchange.intake import IntakeError, receive_event
-from onestory.exchange.tables import StoredEvent
+from onestory.exchange.intake import IntakeError
 from onestory.ledger.entries import Subject
 from onestory.ledger.log import append
 from onestory.sharing.authorize import Actor, RecordRef
@@ -45,6 +43,18 @@ from onestory.victims.access import (
 )
 from onestory.victims.duties import LONDON
 from onestory.victims.routing import NOT_ROUTED
+from onestory.victims.staff_forms import (
+    DONE_KEY,
+    case_event_envelope,
+    date_from,
+    day_words,
+    due_words,
+    form_errors,
+    org_of,
+    policies_of,
+    redirect_done,
+    send,
+)
 from onestory.victims.stories import (
     ENHANCED_CIRCUMSTANCES,
     FIELD_WORDS,
@@ -66,7 +76,6 @@ from onestory.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-DONE_KEY = "agency_done"  # the "what was recorded" banner, carried across the redirect
 VICTIM_KINDS = (RecordKind.VICTIM_CONTACT, RecordKind.VICTIM, RecordKind.VICTIM_STORY)
 
 STATUS_TAGS: dict[str, tuple[str, str]] = {
@@ -96,33 +105,9 @@ DECISION_CHOICES = {
     ChargeDecisionKind.COMMUNITY_RESOLUTION: "Community resolution",
     ChargeDecisionKind.NO_FURTHER_ACTION: "No further action",
 }
-_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
-
-
-def _policies(request: Request) -> PolicySet:
-    policies: PolicySet = request.app.state.policies
-    return policies
-
-
-def _org(user: UserAccount) -> str | None:
-    return user.organisation.code if user.organisation else None
 
 
 # --- words for people --------------------------------------------------------------------------
-
-
-def day_words(moment: datetime) -> str:
-    """A date in London as people write it: "Tuesday 3 March 2026"."""
-    local = moment.astimezone(LONDON)
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
-
-
-def due_words(moment: datetime) -> str:
-    """A deadline: "Tuesday 3 March 2026, end of day" (or the time, if not the day's end)."""
-    local = moment.astimezone(LONDON)
-    if local.time() >= time(23, 59):
-        return f"{day_words(moment)}, end of day"
-    return f"{day_words(moment)}, {local.strftime('%I:%M%p').lstrip('0').lower()}"
 
 
 def needs_rows(contact: ContactPreferences) -> list[tuple[str, str]]:
@@ -206,7 +191,7 @@ def _tags(recipient: StoryRecipient) -> list[tuple[str, str]]:
 
 @router.get("/worklist", response_class=HTMLResponse)
 def worklist(request: Request, session: SessionDep, user: SignedInUser) -> HTMLResponse:
-    policies = _policies(request)
+    policies = policies_of(request)
     actor = staff_actor(user)
     org = actor.organisation_code
     if not org or not _reads_victims(policies, user.role):
@@ -286,7 +271,7 @@ def _story_page(
     errors: Mapping[str, Any] | None = None,
     values: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
-    policies = _policies(request)
+    policies = policies_of(request)
     actor = staff_actor(user)
     recipient = _recipient(session, actor.organisation_code, reference)
     try:
@@ -343,45 +328,11 @@ def story_page(
 # --- recording what the agency did -------------------------------------------------------------
 
 
-def _errors(field: str, message: str) -> dict[str, Any]:
-    return {field: message, "summary": [{"text": message, "href": f"#{field}"}]}
-
-
-def _done(request: Request, message: str, to: str) -> RedirectResponse:
-    request.session[DONE_KEY] = message
-    return RedirectResponse(to, status_code=303)
-
-
-def _envelope(
-    event_type: str, org: str, urn: str, payload: dict[str, Any], event_id: str
-) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "eventType": event_type,
-        "version": 1,
-        "occurredAt": utcnow().isoformat(),
-        "assertedBy": org,
-        "caseReferences": [{"type": "URN", "value": urn}],
-        "payload": payload,
-    }
-
-
-def _send(session: Session, user: UserAccount, envelope: dict[str, Any]) -> None:
-    receive_event(session, envelope, actor_id=f"user:{user.id}", actor_org=_org(user))
-
-
-def _date_from(day: str, month: str, year: str) -> date | None:
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-
-
 def _police(session: Session, user: UserAccount, reference: str) -> Story:
     """The story, for a police officer whose force it was routed to (else 404)."""
     if user.role != Role.POLICE_OFFICER:
         raise HTTPException(status_code=404)
-    return _recipient(session, _org(user), reference).story
+    return _recipient(session, org_of(user), reference).story
 
 
 @router.post("/worklist/{reference}/case", response_model=None)
@@ -400,11 +351,16 @@ def link_case(
     except IdentifierError as exc:
         values = {"urn": urn, "crime_reference": crime_reference}
         return _story_page(
-            request, session, user, reference, errors=_errors("urn", str(exc)), values=values
+            request, session, user, reference, errors=form_errors("urn", str(exc)), values=values
         )
     try:
         require(
-            session, _policies(request), actor, Action.UPDATE, story_record(story), "investigation"
+            session,
+            policies_of(request),
+            actor,
+            Action.UPDATE,
+            story_record(story),
+            "investigation",
         )
     except NotAllowed:
         session.commit()
@@ -422,7 +378,9 @@ def link_case(
         payload={"story": story.reference, "caseUrn": canonical},
     )
     session.commit()
-    return _done(request, f"Linked to police case {canonical}", f"/worklist/{story.reference}")
+    return redirect_done(
+        request, f"Linked to police case {canonical}", f"/worklist/{story.reference}"
+    )
 
 
 @router.post("/worklist/{reference}/charge", response_model=None)
@@ -438,26 +396,26 @@ def record_charge(
 ) -> Response:
     story = _police(session, user, reference)
     values = {"decision": decision, "day": day, "month": month, "year": year}
-    org = _org(user) or ""
-    decided = _date_from(day, month, year)
+    org = org_of(user) or ""
+    decided = date_from(day, month, year)
     errors = None
     if not story.case_urn:
-        errors = _errors(
+        errors = form_errors(
             "urn", "Link the story to a police case (its URN) before recording a decision"
         )
     elif decision not in DECISION_CHOICES:
-        errors = _errors("decision", "Select the charging decision")
+        errors = form_errors("decision", "Select the charging decision")
     elif decided is None:
-        errors = _errors("decided-day", "Enter the date of the decision, for example 27 3 2026")
+        errors = form_errors("decided-day", "Enter the date of the decision, for example 27 3 2026")
     elif decided > utcnow().astimezone(LONDON).date():
-        errors = _errors("decided-day", "The date of the decision must be today or in the past")
+        errors = form_errors("decided-day", "The date of the decision must be today or in the past")
     if errors or decided is None or story.case_urn is None:
         return _story_page(request, session, user, reference, errors=errors, values=values)
     event_id = str(uuid.uuid4())
     try:
         require(
             session,
-            _policies(request),
+            policies_of(request),
             staff_actor(user),
             Action.CREATE,
             RecordRef(RecordKind.CASE, event_id),
@@ -475,17 +433,24 @@ def record_charge(
             "decidedAt": min(decided_at, utcnow()).isoformat(),
         }
     }
-    envelope = _envelope("police.charge.decided", org, story.case_urn, payload, event_id)
+    envelope = case_event_envelope("police.charge.decided", org, story.case_urn, payload, event_id)
     try:
-        _send(session, user, envelope)
+        send(session, user, envelope)
     except IntakeError as exc:
         session.rollback()
         return _story_page(
-            request, session, user, reference, errors=_errors("decision", str(exc)), values=values
+            request,
+            session,
+            user,
+            reference,
+            errors=form_errors("decision", str(exc)),
+            values=values,
         )
     session.commit()
     words = timeline.DECISION_WORDS[decision]
-    return _done(request, f"Charging decision recorded: {words}", f"/worklist/{story.reference}")
+    return redirect_done(
+        request, f"Charging decision recorded: {words}", f"/worklist/{story.reference}"
+    )
 
 
 def _tellable(clock: DutyClock, actor: Actor) -> bool:
@@ -523,12 +488,12 @@ def victim_told(
             session,
             user,
             reference,
-            errors=_errors(f"channel-{duty_id}", "Select how you told the victim"),
+            errors=form_errors(f"channel-{duty_id}", "Select how you told the victim"),
         )
     try:
         require(
             session,
-            _policies(request),
+            policies_of(request),
             actor,
             Action.UPDATE,
             contact_record(story.victim_id),
@@ -546,7 +511,7 @@ def victim_told(
         "channel": channel,
         "informedAt": utcnow().isoformat(),
     }
-    envelope = _envelope(
+    envelope = case_event_envelope(
         "witness_care.victim.informed",
         org,
         case_event.case_urn or "",
@@ -556,306 +521,16 @@ def victim_told(
     if not case_event.case_urn:
         envelope["caseReferences"] = []
     try:
-        _send(session, user, envelope)
+        send(session, user, envelope)
     except IntakeError as exc:
         session.rollback()
         return _story_page(
-            request, session, user, reference, errors=_errors(f"channel-{duty_id}", str(exc))
+            request, session, user, reference, errors=form_errors(f"channel-{duty_id}", str(exc))
         )
     session.commit()
     title = timeline.rule_title(clock.rule_id, clock.code_version)
-    return _done(
+    return redirect_done(
         request,
         f"Recorded that you told the victim ({TOLD_CHANNELS[channel].lower()}): {title}",
         f"/worklist/{story.reference}",
-    )
-
-
-# --- courts: a case by its URN -----------------------------------------------------------------
-
-
-def _court_case(request: Request, session: Session, user: UserAccount, urn: str) -> str:
-    """The canonical URN, once the rules let this court officer read the case (else 404)."""
-    if user.role != Role.COURT_OFFICER:
-        raise HTTPException(status_code=404)
-    try:
-        canonical = str(CaseURN(urn))
-    except IdentifierError:
-        raise HTTPException(status_code=404) from None
-    try:
-        require(
-            session,
-            _policies(request),
-            staff_actor(user),
-            Action.READ,
-            RecordRef(RecordKind.CASE, canonical),
-            Purpose.PROSECUTION,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
-    return canonical
-
-
-def _hearings(session: Session, urn: str) -> list[tuple[str, str]]:
-    """(hearing id, words) for each hearing listed in the case, for the outcome form."""
-    found = []
-    for entry in session.scalars(
-        select(CaseEvent)
-        .where(CaseEvent.case_urn == urn, CaseEvent.event_type == "court.hearing.listed")
-        .order_by(CaseEvent.occurred_at)
-    ):
-        stored = session.get(StoredEvent, entry.source_key.split(":")[1])
-        if stored is not None:
-            hearing = stored.envelope["payload"]["hearing"]
-            found.append((str(hearing["hearingId"]), entry.headline))
-    return found
-
-
-def _case_page(
-    request: Request,
-    session: Session,
-    user: UserAccount,
-    urn: str,
-    *,
-    errors: Mapping[str, Any] | None = None,
-    values: Mapping[str, Any] | None = None,
-) -> HTMLResponse:
-    canonical = _court_case(request, session, user, urn)
-    entries = session.scalars(
-        select(CaseEvent)
-        .where(CaseEvent.case_urn == canonical)
-        .order_by(CaseEvent.occurred_at, CaseEvent.id)
-    ).all()
-    hearings = _hearings(session, canonical)
-    session.commit()
-    return render(
-        request,
-        "victims/agency/case.html",
-        {
-            "urn": canonical,
-            "entries": entries,
-            "hearings": hearings,
-            "court_code": _org(user),
-            "hearing_types": [(t.value, _hearing_words(t)) for t in HearingType],
-            "sentence_types": [(t.value, timeline.SENTENCE_WORDS[t.value]) for t in SentenceType],
-            "done": request.session.pop(DONE_KEY, None),
-            "errors": errors,
-            "values": values or {},
-            "day_words": day_words,
-        },
-        status_code=400 if errors else 200,
-    )
-
-
-def _hearing_words(kind: HearingType) -> str:
-    words = timeline.HEARING_WORDS.get(kind.value, f"{kind.value.replace('_', ' ')} hearing")
-    return words[0].upper() + words[1:]
-
-
-@router.get("/cases", response_model=None)
-def find_case(request: Request, user: SignedInUser, urn: str = "") -> Response:
-    if user.role != Role.COURT_OFFICER or user.organisation is None:
-        raise HTTPException(status_code=404)
-    try:
-        canonical = str(CaseURN(urn))
-    except IdentifierError as exc:
-        return render(
-            request,
-            "victims/agency/nothing.html",
-            {"court": True, "errors": _errors("urn", str(exc)), "urn": urn},
-            status_code=400,
-        )
-    return RedirectResponse(f"/cases/{canonical}", status_code=303)
-
-
-@router.get("/cases/{urn:path}", response_class=HTMLResponse)
-def case_page(request: Request, urn: str, session: SessionDep, user: SignedInUser) -> HTMLResponse:
-    return _case_page(request, session, user, urn)
-
-
-def _time_from(text: str) -> time | None:
-    match = _TIME.match(text.strip().lower())
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if match.group(3) == "pm" and hour < 12:
-        hour += 12
-    elif match.group(3) == "am" and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59 or (match.group(3) and int(match.group(1)) > 12):
-        return None
-    return time(hour, minute)
-
-
-def _court_send(
-    request: Request,
-    session: Session,
-    user: UserAccount,
-    urn: str,
-    *,
-    kind: str,
-    record_id: str,
-    event_type: str,
-    payload: dict[str, Any],
-    field: str,
-    values: Mapping[str, Any],
-    done: str,
-) -> Response:
-    """Authorise the create, send the court's event, and go back to the case page."""
-    try:
-        require(
-            session,
-            _policies(request),
-            staff_actor(user),
-            Action.CREATE,
-            RecordRef(kind, record_id),
-            Purpose.PROSECUTION,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
-    envelope = _envelope(event_type, _org(user) or "", urn, payload, str(uuid.uuid4()))
-    try:
-        _send(session, user, envelope)
-    except IntakeError as exc:
-        session.rollback()
-        return _case_page(
-            request, session, user, urn, errors=_errors(field, str(exc)), values=values
-        )
-    session.commit()
-    return _done(request, done, f"/cases/{urn}")
-
-
-@router.post("/cases/{urn:path}/hearings", response_model=None)
-def list_hearing(
-    request: Request,
-    urn: str,
-    session: SessionDep,
-    user: SignedInUser,
-    court: Annotated[str, Form()] = "",
-    hearing_type: Annotated[str, Form()] = "",
-    day: Annotated[str, Form(alias="hearing-day")] = "",
-    month: Annotated[str, Form(alias="hearing-month")] = "",
-    year: Annotated[str, Form(alias="hearing-year")] = "",
-    at: Annotated[str, Form(alias="hearing-time")] = "",
-) -> Response:
-    canonical = _court_case(request, session, user, urn)
-    values = {"court": court, "hearing_type": hearing_type, "day": day, "month": month}
-    values |= {"year": year, "time": at}
-    on, starts = _date_from(day, month, year), _time_from(at)
-    errors = None
-    if not court.strip():
-        errors = _errors("court", "Enter the code of the court where the hearing is")
-    elif hearing_type not in {t.value for t in HearingType}:
-        errors = _errors("hearing_type", "Select the type of hearing")
-    elif on is None:
-        errors = _errors("hearing-day", "Enter the date of the hearing, for example 27 3 2026")
-    elif starts is None:
-        errors = _errors("hearing-time", "Enter the time of the hearing, for example 10am or 14:30")
-    if errors or on is None or starts is None:
-        return _case_page(request, session, user, canonical, errors=errors, values=values)
-    hearing_id = str(uuid.uuid4())
-    payload = {
-        "hearing": {
-            "hearingId": hearing_id,
-            "caseUrn": canonical,
-            "court": court.strip().upper(),
-            "hearingType": hearing_type,
-            "startsAt": datetime.combine(on, starts, tzinfo=LONDON).isoformat(),
-        },
-        "defendantId": str(uuid.uuid4()),
-    }
-    return _court_send(
-        request,
-        session,
-        user,
-        canonical,
-        kind=RecordKind.HEARING,
-        record_id=hearing_id,
-        event_type="court.hearing.listed",
-        payload=payload,
-        field="court",
-        values=values,
-        done=f"Hearing listed: {_hearing_words(HearingType(hearing_type)).lower()} on "
-        f"{day_words(datetime.combine(on, starts, tzinfo=LONDON))}",
-    )
-
-
-@router.post("/cases/{urn:path}/outcomes", response_model=None)
-def record_outcome(
-    request: Request,
-    urn: str,
-    session: SessionDep,
-    user: SignedInUser,
-    hearing_id: Annotated[str, Form()] = "",
-    remanded: Annotated[str, Form()] = "",
-) -> Response:
-    canonical = _court_case(request, session, user, urn)
-    if hearing_id not in dict(_hearings(session, canonical)):
-        return _case_page(
-            request, session, user, canonical, errors=_errors("hearing_id", "Select the hearing")
-        )
-    payload = {
-        "outcome": {
-            "hearingId": hearing_id,
-            "caseUrn": canonical,
-            "resultedAt": utcnow().isoformat(),
-            "remandedInCustody": remanded == "yes",
-        },
-        "defendantId": str(uuid.uuid4()),
-    }
-    return _court_send(
-        request,
-        session,
-        user,
-        canonical,
-        kind=RecordKind.HEARING,
-        record_id=hearing_id,
-        event_type="court.hearing.resulted",
-        payload=payload,
-        field="hearing_id",
-        values={},
-        done="Hearing outcome recorded",
-    )
-
-
-@router.post("/cases/{urn:path}/sentences", response_model=None)
-def record_sentence(
-    request: Request,
-    urn: str,
-    session: SessionDep,
-    user: SignedInUser,
-    sentence_type: Annotated[str, Form()] = "",
-    custody_months: Annotated[str, Form()] = "",
-) -> Response:
-    canonical = _court_case(request, session, user, urn)
-    values = {"sentence_type": sentence_type, "custody_months": custody_months}
-    months = custody_months.strip()
-    errors = None
-    if sentence_type not in timeline.SENTENCE_WORDS:
-        errors = _errors("sentence_type", "Select the sentence")
-    elif months and not months.isdigit():
-        errors = _errors("custody_months", "Enter the months of custody as a number, like 18")
-    if errors:
-        return _case_page(request, session, user, canonical, errors=errors, values=values)
-    sentence: dict[str, Any] = {
-        "caseUrn": canonical,
-        "sentenceType": sentence_type,
-        "imposedAt": utcnow().isoformat(),
-    }
-    if months:
-        sentence["custodyMonths"] = int(months)
-    return _court_send(
-        request,
-        session,
-        user,
-        canonical,
-        kind=RecordKind.CASE,
-        record_id=canonical,
-        event_type="court.sentence.imposed",
-        payload={"sentence": sentence, "defendantId": str(uuid.uuid4())},
-        field="sentence_type",
-        values=values,
-        done=f"Sentence recorded: {timeline.SENTENCE_WORDS[sentence_type]}",
     )
