@@ -180,3 +180,34 @@ def test_staff_cannot_use_victim_pages(
         "/sign-in", data={"csrf_token": token, "email": "pc@example.org", "password": PASSWORD}
     )
     assert victims_client.get("/tell-us/about-you").status_code == 403
+
+
+def test_the_victim_can_download_everything_held_about_them(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    _answer_everything(victims_client)
+    check = victims_client.get("/tell-us/check-answers")
+    token = soup_of(check).find("input", attrs={"name": "draft_token"})["value"]
+    victims_client.post(
+        "/tell-us/check-answers",
+        data={"csrf_token": csrf_token_from(check), "draft_token": token},
+    )
+    response = victims_client.get("/my-story/download")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    document = response.json()
+    [story] = document["records"]["stories"]
+    assert story["versions"][0]["whatHappened"] == EMOJI_RTL
+    assert document["records"]["needsAndContact"]["circumstances"] == ["domestic_abuse"]
+    kinds = [part["subject"]["kind"] for part in document["ledger"]]
+    assert kinds[:3] == ["victim", "victim_contact", "person"]
+    # The consent choices are in the export, and producing it is itself ledgered.
+    person = document["ledger"][2]
+    assert {c["organisationCode"] for c in person["consents"]} >= {"VS", "CICA"}
+    victim_part = document["ledger"][0]
+    exported = [
+        e for e in victim_part["ledgerEntries"] if e["type"] == "sharing.subject_access.exported"
+    ]
+    assert exported, victim_part["ledgerEntries"][:2]

@@ -494,3 +494,82 @@ def recipient_kinds(policies: PolicySet, actor: Actor, recipient: StoryRecipient
         if policies.lookup(actor.role, Action.READ, kind, recipient.purpose):
             kinds.add(str(kind))
     return kinds
+
+
+def own_records(session: Session, victim: Victim) -> dict[str, Any]:
+    """Everything Tell us once holds about a victim, as one JSON-ready document (the records;
+    the ledger's part of a subject access export is added by the caller)."""
+    prefs = session.get(ContactPreferences, victim.id)
+
+    def when(value: date | datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "victim": {
+            "id": victim.id,
+            "name": victim.full_name,
+            "dateOfBirth": when(victim.date_of_birth),
+            "email": victim.email,
+            "phone": victim.phone,
+            "createdAt": when(victim.created_at),
+        },
+        "needsAndContact": None
+        if prefs is None
+        else {
+            "language": prefs.language,
+            "otherLanguage": prefs.other_language,
+            "interpreter": prefs.interpreter,
+            "accessibility": prefs.accessibility,
+            "disability": prefs.disability,
+            "circumstances": prefs.circumstances,
+            "channels": prefs.channels,
+            "safeTimes": prefs.safe_times,
+            "doNotLeaveMessages": prefs.no_messages,
+        },
+        "stories": [
+            {
+                "reference": story.reference,
+                "submittedAt": when(story.submitted_at),
+                "caseUrn": story.case_urn,
+                "enhancedRights": story.enhanced,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "recordedAt": when(v.created_at),
+                        "whatHappened": v.what_happened,
+                        "happenedOn": when(v.happened_on),
+                        "happenedWhere": v.happened_where,
+                        "crimeReference": v.crime_reference,
+                        "changed": v.changed,
+                    }
+                    for v in story.versions
+                ],
+                "sentTo": [
+                    {"organisation": r.organisation_code, "purpose": r.purpose}
+                    for r in story.recipients
+                ],
+                "personalStatements": [
+                    {
+                        "version": s.version,
+                        "text": s.text,
+                        "withdrawn": s.withdrawn,
+                        "recordedAt": when(s.created_at),
+                    }
+                    for s in statements(session, story.id)
+                ],
+                "complaints": [
+                    {
+                        "reference": c.reference,
+                        "organisation": c.organisation_code,
+                        "text": c.text,
+                        "receivedAt": when(c.received_at),
+                        "answeredAt": when(c.answered_at),
+                    }
+                    for c in session.scalars(
+                        select(Complaint).where(Complaint.story_id == story.id)
+                    )
+                ],
+            }
+            for story in victim.stories
+        ],
+    }

@@ -12,18 +12,19 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.sharing.accounts import AccountError, create_account
 from onestory.sharing.consent import grant_consent, has_consent, withdraw_consent
 from onestory.sharing.policy import PolicySet
+from onestory.sharing.sar import ledgered_export, subject_access_export
 from onestory.sharing.tables import Organisation, UserAccount
 from onestory.sharing.transparency import AccessRecord, access_history
 from onestory.sharing.vocabulary import Role
 from onestory.victims import questions, routing, stories, timeline
-from onestory.victims.access import NotAllowed
+from onestory.victims.access import NotAllowed, require, story_record, victim_actor, victim_record
 from onestory.victims.duties import LONDON
 from onestory.victims.tables import Story
 from onestory.web.deps import SessionDep
@@ -368,6 +369,40 @@ def my_stories(request: Request, session: SessionDep, user: VictimUser) -> Respo
         return RedirectResponse(f"/my-story/{own[0].reference}", status_code=303)
     return render(
         request, "victims/victim/my_stories.html", {"title": "Your stories", "stories": own}
+    )
+
+
+@router.get("/my-story/download")
+def download(request: Request, session: SessionDep, user: VictimUser) -> JSONResponse:
+    """A copy of everything held about the victim (DPA 2018 s45): their records, and the ledger
+    entries about them with each one's details. Producing it is ledgered, like any disclosure."""
+    victim = stories.victim_for_account(session, user.id)
+    if victim is None:
+        raise HTTPException(404)
+    actor = victim_actor(user, victim)
+    for record in (victim_record(victim.id), *(story_record(s) for s in victim.stories)):
+        try:
+            require(session, _policies(request), actor, "export", record, "own_access")
+        except NotAllowed as exc:
+            session.commit()
+            raise HTTPException(404) from exc
+    ledger = [
+        ledgered_export(
+            session, actor=actor.user_or_client_id, subject_kind="victim", subject_id=victim.id
+        )
+    ]
+    others = [("victim_contact", victim.id), ("person", victim.id)]
+    for story in victim.stories:
+        others += [("victim_story", story.reference), ("case", story.reference)]
+    ledger += [subject_access_export(session, subject_kind=k, subject_id=i) for k, i in others]
+    document = {"records": stories.own_records(session, victim), "ledger": ledger}
+    session.commit()
+    return JSONResponse(
+        document,
+        headers={
+            "Content-Disposition": 'attachment; filename="onestory-my-records.json"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
