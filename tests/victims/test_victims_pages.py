@@ -211,3 +211,57 @@ def test_the_victim_can_download_everything_held_about_them(
         e for e in victim_part["ledgerEntries"] if e["type"] == "sharing.subject_access.exported"
     ]
     assert exported, victim_part["ledgerEntries"][:2]
+
+
+def test_a_complaint_starts_its_clock_and_the_reply_meets_it(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    from victims_helpers import add_account
+
+    from onestory.victims.tables import Complaint, DutyClock
+
+    _setup(victims_app)
+    _register(victims_client)
+    _answer_everything(victims_client)
+    check = victims_client.get("/tell-us/check-answers")
+    token = soup_of(check).find("input", attrs={"name": "draft_token"})["value"]
+    victims_client.post(
+        "/tell-us/check-answers",
+        data={"csrf_token": csrf_token_from(check), "draft_token": token},
+    )
+    with victims_app.state.sessions() as session:
+        reference = session.scalars(select(Story.reference)).one()
+        add_account(session, "wcu@example.org", "witness_care_officer", "WCU01")
+        add_account(session, "pc@example.org", "police_officer", "POL01")
+        session.commit()
+    _post(
+        victims_client,
+        f"/my-story/{reference}/complaint",
+        {"organisation": "WCU01", "text": "Nobody told me the trial date."},
+    )
+    with victims_app.state.sessions() as session:
+        complaint = session.scalars(select(Complaint)).one()
+        clock = session.scalars(select(DutyClock).where(DutyClock.rule_id == "R12.1")).one()
+        assert clock.owner_code == "WCU01" and clock.met_at is None
+        assert session.scalar(
+            select(NotifyMessage.body).where(NotifyMessage.template == "complaint-received")
+        ).count(complaint.reference)
+
+    staff = PageCheckingClient(victims_app)
+    for email, can_read in (("pc@example.org", False), ("wcu@example.org", True)):
+        staff.cookies.clear()
+        token = csrf_token_from(staff.get("/sign-in"))
+        staff.post("/sign-in", data={"csrf_token": token, "email": email, "password": PASSWORD})
+        page = staff.get(f"/complaints/{complaint.reference}")
+        assert (page.status_code == 200) is can_read
+    assert complaint.reference in staff.get("/complaints").text
+    _post(staff, f"/complaints/{complaint.reference}", {"answer": "Sorry: it is on 3 March."})
+    with victims_app.state.sessions() as session:
+        clock = session.scalars(select(DutyClock).where(DutyClock.rule_id == "R12.1")).one()
+        assert clock.met_at is not None and clock.met_by == "complaint.answered by WCU01"
+        assert session.scalar(
+            select(func.count())
+            .select_from(NotifyMessage)
+            .where(NotifyMessage.reference == f"complaint:{complaint.id}:answered")
+        )
+    assert "Sorry: it is on 3 March." in victims_client.get(f"/my-story/{reference}").text

@@ -25,6 +25,8 @@ class Purpose(StrEnum):
     OWN_ACCESS = "own_access"
     # Running OneStory itself: accounts, keys and agreements (never people's case records).
     ADMINISTRATION = "administration"
+    # Answering a victim's complaint that a right was not met (Victims' Code, Right 12).
+    COMPLAINT_HANDLING = "complaint_handling"
 
 
 class LawfulBasis(StrEnum):
@@ -64,6 +66,8 @@ class RecordKind(StrEnum):
     STATISTICS = "statistics"
     # An account: who someone is in OneStory (name, email, role) and their access history.
     USER = "user"
+    # A victim's complaint to one organisation, and its reply.
+    COMPLAINT = "complaint"
 
 
 # The kinds of organisation a role can belong to are the common model's agency kinds.

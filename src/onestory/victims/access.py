@@ -16,7 +16,7 @@ from onestory.sharing.authorize import Actor, Decision, RecordRef, authorize
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import UserAccount
 from onestory.sharing.vocabulary import RecordKind
-from onestory.victims.tables import Story, Victim
+from onestory.victims.tables import Complaint, Story, Victim
 
 
 class NotAllowed(Exception):
@@ -61,6 +61,11 @@ def contact_record(victim_id: str) -> RecordRef:
 def story_record(story: Story) -> RecordRef:
     """What happened, in the victim's words (every version)."""
     return RecordRef(RecordKind.VICTIM_STORY, story.reference, story.victim_id)
+
+
+def complaint_record(complaint: Complaint, victim_id: str) -> RecordRef:
+    """A victim's complaint to one organisation, and its reply."""
+    return RecordRef(RecordKind.COMPLAINT, complaint.reference, victim_id)
 
 
 def case_record(story: Story) -> RecordRef:

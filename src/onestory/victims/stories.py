@@ -27,6 +27,7 @@ from onestory.sharing.vocabulary import Action, Purpose, RecordKind
 from onestory.store.base import utcnow
 from onestory.victims.access import (
     NotAllowed,
+    complaint_record,
     contact_record,
     not_found,
     require,
@@ -45,7 +46,14 @@ from onestory.victims.tables import (
     StoryVersion,
     Victim,
 )
-from onestory.victims.timeline import open_complaint_duty, open_story_duties, story_received
+from onestory.victims.timeline import (
+    COMPLAINT_ANSWERED,
+    close_duties,
+    complaint_answered,
+    open_complaint_duty,
+    open_story_duties,
+    story_received,
+)
 
 # Unambiguous letters and digits (no 0/O, 1/I/L) for references read out over the phone.
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -368,12 +376,9 @@ def make_complaint(
     text: str,
     now: datetime | None = None,
 ) -> Complaint:
-    """Record a complaint (Right 12) against one organisation; it starts its own clock."""
-    require(session, policies, actor, Action.UPDATE, story_record(story), Purpose.OWN_ACCESS)
-    if (
-        session.scalar(select(Organisation.id).where(Organisation.code == organisation_code))
-        is None
-    ):
+    """Record a complaint (Right 12) to one organisation; it starts its own clock (R12.1)."""
+    known = session.scalar(select(Organisation.id).where(Organisation.code == organisation_code))
+    if known is None:
         raise StoryError("Choose the organisation you are complaining about", "complaint")
     complaint = Complaint(
         reference=new_reference("CM"),
@@ -382,10 +387,90 @@ def make_complaint(
         text=text,
         received_at=now or utcnow(),
     )
+    require(
+        session,
+        policies,
+        actor,
+        Action.CREATE,
+        complaint_record(complaint, story.victim_id),
+        Purpose.OWN_ACCESS,
+    )
     session.add(complaint)
     session.flush()
     open_complaint_duty(session, story, complaint.id, organisation_code)
     return complaint
+
+
+def complaints_to(session: Session, organisation_code: str | None) -> Sequence[Complaint]:
+    """The complaints made to an organisation, unanswered first, newest first."""
+    if not organisation_code:
+        return []
+    return session.scalars(
+        select(Complaint)
+        .where(Complaint.organisation_code == organisation_code)
+        .order_by(Complaint.answered_at.is_not(None), Complaint.received_at.desc())
+    ).all()
+
+
+def complaints_about(session: Session, story_id: int) -> Sequence[Complaint]:
+    """A story's complaints, oldest first."""
+    return session.scalars(
+        select(Complaint).where(Complaint.story_id == story_id).order_by(Complaint.received_at)
+    ).all()
+
+
+def read_complaint(
+    session: Session, policies: PolicySet, actor: Actor, reference: str
+) -> tuple[Complaint, Story]:
+    """A complaint, for the organisation it was made to (anyone else: ``NotAllowed``)."""
+    complaint = session.scalar(select(Complaint).where(Complaint.reference == reference))
+    if complaint is None or complaint.organisation_code != actor.organisation_code:
+        raise not_found(f"complaint {reference!r}")
+    story = session.get(Story, complaint.story_id)
+    assert story is not None  # a complaint's story is a foreign key
+    require(
+        session,
+        policies,
+        actor,
+        Action.READ,
+        complaint_record(complaint, story.victim_id),
+        Purpose.COMPLAINT_HANDLING,
+    )
+    return complaint, story
+
+
+def answer_complaint(
+    session: Session,
+    policies: PolicySet,
+    *,
+    actor: Actor,
+    complaint: Complaint,
+    story: Story,
+    answer: str,
+    now: datetime | None = None,
+) -> None:
+    """Reply to a complaint: meets R12.1 at the reply, and tells the victim there is one."""
+    require(
+        session,
+        policies,
+        actor,
+        Action.UPDATE,
+        complaint_record(complaint, story.victim_id),
+        Purpose.COMPLAINT_HANDLING,
+    )
+    at = now or utcnow()
+    complaint.answer = answer
+    complaint.answered_at = at
+    close_duties(
+        session,
+        story.id,
+        COMPLAINT_ANSWERED,
+        at,
+        by=f"{COMPLAINT_ANSWERED} by {complaint.organisation_code}",
+        opened_by=f"complaint:{complaint.id}",
+    )
+    complaint_answered(session, story, complaint)
+    session.flush()
 
 
 # --- reading it ------------------------------------------------------------------------------

@@ -28,11 +28,19 @@ from onestory.notify.tables import NotifyMessage
 from onestory.sharing.tables import Organisation
 from onestory.store.base import utcnow
 from onestory.victims import duties
-from onestory.victims.tables import CaseEvent, ContactPreferences, DutyClock, Story, Victim
+from onestory.victims.tables import (
+    CaseEvent,
+    Complaint,
+    ContactPreferences,
+    DutyClock,
+    Story,
+    Victim,
+)
 
 TOLD = "victim.told"
 WITNESS_CARE_TOLD = "witness_care.told"
 SUPPORT_REFERRED = "support.referred"
+COMPLAINT_ANSWERED = "complaint.answered"
 
 # The victim's safe times, as the contact page offers them (Europe/London local time).
 WEEKDAYS = frozenset(range(5))
@@ -435,8 +443,9 @@ def open_story_duties(session: Session, story: Story, *, support_referred: bool 
 
 
 def open_complaint_duty(session: Session, story: Story, complaint_id: int, owner: str) -> None:
-    """A complaint starts the reply clock (R12.1), owed by the organisation complained about."""
-    open_duties(
+    """A complaint starts the reply clock (R12.1), owed by the organisation complained about,
+    and the victim is told when to expect the reply."""
+    clocks = open_duties(
         session,
         story,
         None,
@@ -444,6 +453,54 @@ def open_complaint_duty(session: Session, story: Story, complaint_id: int, owner
         started_at=utcnow(),
         opened_by=f"complaint:{complaint_id}",
         owner=owner,
+    )
+    victim = session.get(Victim, story.victim_id)
+    prefs = session.get(ContactPreferences, story.victim_id)
+    route = victim_channel(victim, prefs) if victim else None
+    complaint = session.get(Complaint, complaint_id)
+    if victim is None or route is None or complaint is None or not clocks:
+        return
+    due = clocks[0].due_at.astimezone(duties.LONDON)
+    key = f"complaint:{complaint_id}:received"
+    enqueue(
+        session,
+        recipient_subject_id=victim.id,
+        channel=route[0],
+        address=route[1],
+        template="complaint-received",
+        language="cy" if prefs and prefs.language == "cy" else "en",
+        personalisation={
+            "reference": complaint.reference,
+            "reply_due": f"{due.strftime('%A')} {due.day} {due.strftime('%B %Y')}",
+        },
+        idempotency_key=key,
+        reference=key,
+        windows=windows_for(prefs),
+    )
+
+
+def complaint_answered(session: Session, story: Story, complaint: Complaint) -> None:
+    """Tell the victim their complaint has a reply (the reply itself is read after signing in)."""
+    victim = session.get(Victim, story.victim_id)
+    prefs = session.get(ContactPreferences, story.victim_id)
+    route = victim_channel(victim, prefs) if victim else None
+    if victim is None or route is None:
+        return
+    key = f"complaint:{complaint.id}:answered"
+    name = session.scalar(
+        select(Organisation.name).where(Organisation.code == complaint.organisation_code)
+    )
+    enqueue(
+        session,
+        recipient_subject_id=victim.id,
+        channel=route[0],
+        address=route[1],
+        template="timeline-update",
+        language="cy" if prefs and prefs.language == "cy" else "en",
+        personalisation={"headline": f"{name or 'An organisation'} has replied to your complaint."},
+        idempotency_key=key,
+        reference=key,
+        windows=windows_for(prefs),
     )
 
 

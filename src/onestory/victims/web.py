@@ -426,6 +426,7 @@ def my_story(
             "status": timeline.duty_status,
             "rule_title": timeline.rule_title,
             "statement": statements[-1] if statements else None,
+            "complaints": stories.complaints_about(session, story.id),
             "recipients": _recipient_names(session, story),
             "london": LONDON,
             "saved": request.query_params.get("saved"),

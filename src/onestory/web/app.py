@@ -30,6 +30,7 @@ from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
 from onestory.victims import agency_web as victims_agency_web
 from onestory.victims import api as victims_api
+from onestory.victims import complaints_web as victims_complaints_web
 from onestory.victims import court_web as victims_court_web
 from onestory.victims import timeline as victims_timeline
 from onestory.victims import web as victims_web
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(victims_web.router)
     app.include_router(victims_agency_web.router)
     app.include_router(victims_court_web.router)
+    app.include_router(victims_complaints_web.router)
     _mount_static(app)
     return app
 
