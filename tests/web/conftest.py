@@ -56,7 +56,7 @@ def add_account(app: FastAPI) -> AddAccount:
             account = UserAccount(
                 email=email,
                 display_name=display_name,
-                role="caseworker",
+                role="victim",
                 password_hash=hash_password(password),
                 failed_sign_ins=failed_sign_ins,
             )

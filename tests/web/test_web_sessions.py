@@ -23,7 +23,7 @@ EMAIL = "sam.taylor@example.org"
 
 @pytest.fixture
 def user_id(app: FastAPI) -> int:
-    return add_user(app, email=EMAIL, role="caseworker", organisation=None)
+    return add_user(app, email=EMAIL, role="victim", organisation=None)
 
 
 def _signed_in(client: PageCheckingClient) -> bool:
@@ -115,7 +115,7 @@ def test_a_copied_cookie_stops_working_after_sign_out(
 def test_sign_out_everywhere_ends_every_session(
     app: FastAPI, client: PageCheckingClient, user_id: int
 ) -> None:
-    other_id = add_user(app, email="kim@example.org", role="caseworker", organisation=None)
+    other_id = add_user(app, email="kim@example.org", role="victim", organisation=None)
     with PageCheckingClient(app) as laptop, PageCheckingClient(app) as someone_else:
         sign_in(laptop, EMAIL)
         sign_in(someone_else, "kim@example.org")

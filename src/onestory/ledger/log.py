@@ -75,6 +75,14 @@ def _require_nodes(session: Session, wanted: Iterable[merkle.NodeId]) -> dict[me
     return found
 
 
+# session.info key: the (transaction, savepoint) in which this session took the head lock.
+_LOCKED_IN = "onestory.ledger.head_locked_in"
+
+
+def _where_locked(session: Session) -> tuple[object, object]:
+    return (session.get_transaction(), session.get_nested_transaction())
+
+
 def _lock_head(session: Session, grow_by: int) -> int:
     """Lock the head row, add ``grow_by`` to the size, and return the size before.
 
@@ -89,6 +97,7 @@ def _lock_head(session: Session, grow_by: int) -> int:
     ).scalar()
     if after is None:
         raise LedgerError("the ledger_head row is missing; run `onestory db upgrade`")
+    session.info[_LOCKED_IN] = _where_locked(session)
     return int(after) - grow_by
 
 
@@ -97,7 +106,12 @@ def lock_for_append(session: Session) -> None:
 
     On SQLite this is what keeps a read-then-append transaction from failing under contention
     (see the module docstring); on PostgreSQL it orders this transaction's entry behind others.
+    A transaction that already holds the lock (it appended, or asked before) does not ask
+    again: the lock lasts until it commits or rolls back, and asking costs a round trip.
     """
+    held = session.info.get(_LOCKED_IN)
+    if held is not None and held == _where_locked(session) and held[0] is not None:
+        return
     _lock_head(session, 0)
 
 

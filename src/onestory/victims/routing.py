@@ -10,7 +10,6 @@ a single national body (the compensation authority) when a kind has no local one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -112,9 +111,11 @@ def recipient_options(
     session: Session, policies: PolicySet, police_area: str
 ) -> list[RecipientOption]:
     """Every organisation a story told in ``police_area`` can go to, in a stable order."""
+    offers = _offers(policies)
+    serving = _serving(session, {kind for kind, _ in offers}, police_area)
     options: list[RecipientOption] = []
-    for (org_kind, purpose), (agreements, kinds) in sorted(_offers(policies).items()):
-        for organisation in _serving(session, org_kind, police_area):
+    for (org_kind, purpose), (agreements, kinds) in sorted(offers.items()):
+        for organisation in serving.get(org_kind, []):
             options.append(
                 RecipientOption(
                     organisation_code=organisation.code,
@@ -130,26 +131,32 @@ def recipient_options(
     return options
 
 
-def _serving(session: Session, kind: str, police_area: str) -> Sequence[Organisation]:
-    local = session.scalars(
-        select(Organisation)
-        .where(Organisation.kind == kind, Organisation.police_area == police_area)
-        .order_by(Organisation.code)
-    ).all()
-    if local:
-        return local
-    national = session.scalars(
+def _serving(session: Session, kinds: set[str], police_area: str) -> dict[str, list[Organisation]]:
+    """For each kind, the organisations serving the area; else a single national body.
+
+    Which CPS area or probation region takes a case is decided later in the case, not when the
+    victim first tells their story, so a kind with several national bodies gets none here.
+    """
+    local: dict[str, list[Organisation]] = {}
+    national: dict[str, list[Organisation]] = {}
+    for organisation in session.scalars(
         select(Organisation)
         .where(
-            Organisation.kind == kind,
-            or_(Organisation.police_area.is_(None), Organisation.police_area == ""),
+            Organisation.kind.in_(kinds),
+            or_(
+                Organisation.police_area == police_area,
+                Organisation.police_area.is_(None),
+                Organisation.police_area == "",
+            ),
         )
         .order_by(Organisation.code)
-    ).all()
-    # Only a single national body (the compensation authority, a national support service) is
-    # chosen without knowing more; which CPS area or probation region takes a case is decided
-    # later in the case, not when the victim first tells their story.
-    return national if len(national) == 1 else []
+    ):
+        found = local if organisation.police_area == police_area else national
+        found.setdefault(organisation.kind, []).append(organisation)
+    return {
+        kind: local.get(kind) or (national[kind] if len(national.get(kind, [])) == 1 else [])
+        for kind in kinds
+    }
 
 
 def police_areas(session: Session) -> list[tuple[str, str]]:

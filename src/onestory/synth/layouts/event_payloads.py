@@ -7,14 +7,14 @@ tests prove every one validates against its registered model and exported JSON S
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from onestory.synth.calendar import stamp
 from onestory.synth.cases import Hearing, SuspectPath, TrueCase
 from onestory.synth.custody import Course
 from onestory.synth.offences import OFFENCE_BY_CODE
-from onestory.synth.organisations import police_code
+from onestory.synth.organisations import police_code, witness_care_code
 from onestory.synth.people import TruePerson
 from onestory.synth.victims import VictimRole
 
@@ -27,6 +27,7 @@ _RIGHTS = {
     "persistently_targeted": "persistently_targeted",
     "bereaved": "bereaved_relative",
 }
+VCS_REFERRAL_DAYS = 7
 _ALTERED_STATUS = {
     "charges_altered": "charges_altered",
     "dropped": "charges_altered",
@@ -233,6 +234,19 @@ def court_events(case: TrueCase, path: SuspectPath, until: date) -> Iterator[Eve
         payload = {"sentence": sentence, "defendantId": path.master_id}
         yield EventSpec("court.sentence.imposed", s.on, s.minute, s.court, ids, payload, pid,
                         refs + ccrn, ("sentence", id(path)))  # fmt: skip
+        # Victims of a year or more in custody (or a hospital order) are referred to the
+        # probation Victim Contact Scheme by the Witness Care Unit (duty R11.1, 10 working days).
+        long_custody = s.kind == "immediate_custody" and (s.custody_months or 0) >= 12
+        referred_on = s.on + timedelta(days=VCS_REFERRAL_DAYS)
+        if case.victims and (long_custody or s.kind == "hospital_order") and referred_on <= until:
+            referral = {
+                "caseUrn": case.urn,
+                "referredBy": witness_care_code(case.force),
+                "referredAt": stamp(referred_on, 600),
+            }
+            yield EventSpec("probation.victim_contact.referred", referred_on, 600,
+                            case.force.probation_region, [], referral, pid,
+                            [ref("URN", case.urn)])  # fmt: skip
 
 
 def _resulted(case: TrueCase, path: SuspectPath, h: Hearing, ids: Ids, refs: Refs) -> EventSpec:
