@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from conftest import SATURDAY_NOON
+from onestory import clitools
 from onestory.notify import cli
 
 
 @pytest.fixture
 def run_cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # Until the 0005 migration exists, `open_database` cannot create notify_message: the
-    # commands get the test's database, which has the whole schema, instead.
+    # The commands use the test's database (SQLite or PostgreSQL) instead of the configured one.
     monkeypatch.setattr(cli, "open_database", lambda settings: engine)
     monkeypatch.setenv("ONESTORY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONESTORY_NOTIFY_CHANNEL", "file")
+    # A wide terminal, so no column is cut (the console exists before CliRunner's environment).
+    monkeypatch.setattr(clitools.console, "width", 250)
     return CliRunner()
 
 

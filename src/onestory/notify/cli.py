@@ -63,7 +63,11 @@ def list_messages(
         messages = session.scalars(
             select(NotifyMessage).order_by(NotifyMessage.created_at.desc()).limit(limit)
         ).all()
-    table = Table("id", "status", "template", "channel", "lang", "tries", "created")
+    table = Table()
+    # The id is what people copy: never cut it, whatever the terminal's width.
+    table.add_column("id", no_wrap=True, min_width=36)
+    for heading in ("status", "template", "channel", "lang", "tries", "created"):
+        table.add_column(heading)
     if addresses:
         table.add_column("address")
     for m in messages:
