@@ -52,13 +52,20 @@ VictimUser = Annotated[UserAccount, Depends(require_victim)]
 
 
 async def _form(request: Request) -> dict[str, Any]:
-    """The submitted form, with repeated names (checkboxes) as lists."""
+    """The submitted form, with repeated names (checkboxes) as lists.
+
+    A dependency, read on the event loop, so that the handlers that take it can stay
+    synchronous and do their database work on the thread pool rather than block the loop.
+    """
     data = await request.form()
     result: dict[str, Any] = {}
     for key in data:
         values = [v for v in data.getlist(key) if isinstance(v, str)]
         result[key] = values if len(values) > 1 else (values[0] if values else "")
     return result
+
+
+FormData = Annotated[dict[str, Any], Depends(_form)]
 
 
 def _error_summary(
@@ -206,8 +213,9 @@ def _field_id(option: routing.RecipientOption) -> str:
 
 
 @router.post("/tell-us/who-can-see", response_class=HTMLResponse)
-async def save_who_can_see(request: Request, session: SessionDep, user: VictimUser) -> Response:
-    form = await _form(request)
+def save_who_can_see(
+    request: Request, session: SessionDep, user: VictimUser, form: FormData
+) -> Response:
     draft = stories.load_draft(session, user.id)
     area = str((draft.answers.get("when-and-where") or {}).get("police_area") or "")
     options = routing.recipient_options(session, _policies(request), area)
@@ -320,11 +328,12 @@ def question(request: Request, slug: str, session: SessionDep, user: VictimUser)
 
 
 @router.post("/tell-us/{slug}", response_class=HTMLResponse)
-async def answer(request: Request, slug: str, session: SessionDep, user: VictimUser) -> Response:
+def answer(
+    request: Request, slug: str, session: SessionDep, user: VictimUser, form: FormData
+) -> Response:
     q = questions.BY_SLUG.get(slug)
     if q is None:
         raise HTTPException(404)
-    form = await _form(request)
     value, errors = q.read(form)
     if errors:
         return _question_page(request, session, q, form, errors, status_code=400)
@@ -449,11 +458,10 @@ def update_form(
 
 
 @router.post("/my-story/{reference}/update", response_class=HTMLResponse)
-async def update(
-    request: Request, reference: str, session: SessionDep, user: VictimUser
+def update(
+    request: Request, reference: str, session: SessionDep, user: VictimUser, form: FormData
 ) -> Response:
     story, actor = _own(request, session, user, reference)
-    form = await _form(request)
     what, errors = questions.BY_SLUG["what-happened"].read(form)
     when, problem = questions.read_date(form, "happened_on", "the date it happened", required=False)
     if problem:
@@ -599,11 +607,10 @@ def sharing(
 
 
 @router.post("/my-story/{reference}/sharing", response_class=HTMLResponse)
-async def change_sharing(
-    request: Request, reference: str, session: SessionDep, user: VictimUser
+def change_sharing(
+    request: Request, reference: str, session: SessionDep, user: VictimUser, form: FormData
 ) -> Response:
     story, actor = _own(request, session, user, reference)
-    form = await _form(request)
     options = routing.recipient_options(session, _policies(request), story.police_area)
     for option in options:
         if not option.consent_required:
