@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from onestory.domain.events import EventEnvelope, EventError, parse_event
 from onestory.exchange.tables import StoredEvent
 from onestory.ledger.entries import Subject
-from onestory.ledger.log import append, lock_for_append
+from onestory.ledger.log import append_at_commit, lock_for_append
 
 RECEIVED = "exchange.event.received"
 
@@ -92,7 +92,7 @@ def receive_event(
     stored = StoredEvent.of(event, envelope)
     session.add(stored)
     session.flush()
-    append(
+    append_at_commit(
         session,
         entry_type=RECEIVED,
         actor=actor_id,

@@ -8,6 +8,14 @@ numbers are gap-free and every append extends the same tree.
 On SQLite a transaction that only read before appending may be refused with "database is
 locked" if another writer committed in between (SQLite cannot upgrade a stale read snapshot);
 write first — record the change, or append the access decision — then read.
+
+``append_at_commit`` is for the busy paths (access decisions, consent changes, queued
+messages, received events): it takes the append lock at once, so the transaction is ordered and
+on SQLite holds the write lock, but writes the entries in one batch when the transaction
+commits -- one head update and one frontier read for all of a request's entries instead of one
+each. A pending entry is written before anything reads the ledger in the same transaction (an
+ORM query of a ledger table, or ``append``), so the transaction always sees its own entries; if
+it cannot be written, the commit fails and the transaction's work is rolled back with it.
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
 from onestory.ledger import merkle
 from onestory.ledger.entries import (
@@ -129,8 +139,73 @@ class Appended:
     digest: str | None
 
 
+# session.info key: entries waiting for the transaction's commit (see append_at_commit).
+_PENDING = "onestory.ledger.pending"
+_LEDGER_MAPPERS = frozenset({LedgerEntry, LedgerHead, LedgerNode, LedgerPayload})
+_LEDGER_TABLES = frozenset(str(m.__tablename__) for m in _LEDGER_MAPPERS)
+
+
+def append_at_commit(
+    session: Session,
+    *,
+    entry_type: str,
+    actor: str,
+    actor_org: str | None = None,
+    purpose: str | None = None,
+    subjects: Sequence[Subject] = (),
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Take the append lock now and write the entry with the transaction's others at commit."""
+    lock_for_append(session)
+    entry = NewEntry(entry_type, actor, actor_org, purpose, tuple(subjects), payload)
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+def write_pending(session: Session) -> list[Appended]:
+    """Write the entries waiting for this transaction's commit, now, in the order given."""
+    pending: list[NewEntry] = session.info.pop(_PENDING, [])
+    return _append_now(session, pending) if pending else []
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous_transaction: object) -> None:
+    # Rolled back: the entries go with the work they recorded, and so does the lock.
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)
+        session.info.pop(_LOCKED_IN, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_pending_before_reading(state: ORMExecuteState) -> None:
+    # A query of the ledger sees this transaction's own entries, as if they were written.
+    if state.session.info.get(_PENDING) and _reads_ledger(state):
+        write_pending(state.session)
+
+
+def _reads_ledger(state: ORMExecuteState) -> bool:
+    if any(mapper.class_ in _LEDGER_MAPPERS for mapper in state.all_mappers):
+        return True
+    statement = state.statement
+    if not isinstance(statement, ClauseElement):
+        return False
+    return any(table.name in _LEDGER_TABLES for table in find_tables(statement))
+
+
 def append_many(session: Session, entries: Sequence[NewEntry]) -> list[Appended]:
-    """Append ``entries`` in order, inside the caller's transaction (which the caller commits)."""
+    """Append ``entries`` in order, inside the caller's transaction (which the caller commits).
+
+    Entries waiting for the commit (``append_at_commit``) are written first, to keep the order.
+    """
+    write_pending(session)
+    return _append_now(session, entries)
+
+
+def _append_now(session: Session, entries: Sequence[NewEntry]) -> list[Appended]:
     if not entries:
         return []
     start = _lock_head(session, len(entries))

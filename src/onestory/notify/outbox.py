@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onestory.ledger.entries import Subject
-from onestory.ledger.log import append, lock_for_append
+from onestory.ledger.log import append_at_commit, lock_for_append
 from onestory.notify.contact import ContactWindow, next_allowed, windows_to_json
 from onestory.notify.tables import CHANNELS, CREATED, LANGUAGES, NotifyMessage
 from onestory.notify.templates import render
@@ -88,7 +88,7 @@ def enqueue(
         if existing is None:  # pragma: no cover - the conflicting row vanished mid-transaction
             raise OutboxError(f"message {idempotency_key!r} conflicted but cannot be read back")
         return existing
-    append(
+    append_at_commit(
         session,
         entry_type=QUEUED,
         actor=ACTOR,

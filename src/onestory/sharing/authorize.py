@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from onestory.ledger.entries import Subject
-from onestory.ledger.log import append, lock_for_append
+from onestory.ledger.log import append_at_commit, lock_for_append
 from onestory.sharing.consent import has_consent
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.vocabulary import ROLE_ORGANISATION_KIND, LawfulBasis
@@ -136,7 +136,10 @@ def authorize(
     """Decide, and ledger the decision in the caller's transaction; never raises.
 
     When the decision cannot be ledgered the answer is a refusal: an access that cannot be
-    logged must not happen. The caller's transaction should then be rolled back.
+    logged must not happen. The caller's transaction should then be rolled back. The entry is
+    written with the transaction's others when it commits (``ledger.log.append_at_commit``, one
+    batch per request); if it cannot be written then, the commit fails, so nothing read under
+    the decision leaves a handler, which answers only after committing.
     """
 
     def lookup(subject_id: str, kind: str, code: str | None, purpose: str) -> bool:
@@ -163,7 +166,7 @@ def authorize(
         consent_lookup=lookup,
     )
     try:
-        append(
+        append_at_commit(
             session,
             entry_type=DECISION,
             actor=actor.user_or_client_id,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.ledger.entries import Subject
-from onestory.ledger.log import append
+from onestory.ledger.log import append_at_commit
 from onestory.sharing.consent_tables import EVERY_ORGANISATION, Consent
 from onestory.sharing.vocabulary import OrganisationKind, Purpose
 from onestory.store.base import utcnow
@@ -105,7 +105,7 @@ def _change(
     # The ledger entry goes first: on SQLite its head update takes the write lock before we
     # read the current row (see ledger.log), and on PostgreSQL the head lock serialises
     # concurrent changes to the same consent.
-    append(
+    append_at_commit(
         session,
         entry_type=GRANTED if granted else WITHDRAWN,
         actor=actor.user_or_client_id,
