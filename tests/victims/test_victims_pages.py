@@ -265,3 +265,21 @@ def test_a_complaint_starts_its_clock_and_the_reply_meets_it(
             .where(NotifyMessage.reference == f"complaint:{complaint.id}:answered")
         )
     assert "Sorry: it is on 3 March." in victims_client.get(f"/my-story/{reference}").text
+
+
+def test_registration_is_rate_limited_per_address(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    from onestory.web.ratelimit import SIGN_IN_ATTEMPTS_PER_ADDRESS
+
+    statuses = []
+    for n in range(SIGN_IN_ATTEMPTS_PER_ADDRESS + 1):
+        token = csrf_token_from(victims_client.get("/register"))
+        response = victims_client.post(
+            "/register",
+            data={"csrf_token": token, "name": "X", "email": f"bad{n}", "password": "short"},
+        )
+        statuses.append(response.status_code)
+    assert statuses[:-1] == [400] * SIGN_IN_ATTEMPTS_PER_ADDRESS
+    assert statuses[-1] == 429
+    assert "Too many attempts" in response.text

@@ -236,6 +236,7 @@ class DutyLine:
 
     clock: DutyClock
     reference: str
+    href: str
     title: str
     due: str
     status: str
@@ -249,9 +250,14 @@ def _duty(session: Session, clock: DutyClock, now: datetime | None = None) -> Du
     story = session.get(Story, clock.story_id)
     status = str(timeline.duty_status(clock, now))
     text, css = STATUS_TAGS.get(status, (status, "govuk-tag--grey"))
+    reference = story.reference if story else ""
+    # A complaint's reply is given on the complaint, which the organisation complained about
+    # may read even when the story itself was never sent to it.
+    href = "/complaints" if clock.opened_by.startswith("complaint:") else f"/worklist/{reference}"
     return DutyLine(
         clock=clock,
-        reference=story.reference if story else "",
+        reference=reference,
+        href=href,
         title=timeline.rule_title(clock.rule_id, clock.code_version),
         due=due_words(clock.due_at),
         status=status,

@@ -27,6 +27,7 @@ from onestory.victims import questions, routing, stories, timeline
 from onestory.victims.access import NotAllowed, require, story_record, victim_actor, victim_record
 from onestory.victims.duties import LONDON
 from onestory.victims.tables import Story
+from onestory.web.auth import SignInLimiterDep, too_many_attempts
 from onestory.web.deps import SessionDep
 from onestory.web.identity import SignedInUser, start_session
 from onestory.web.templating import render
@@ -109,12 +110,32 @@ def register_form(request: Request) -> HTMLResponse:
 def register(
     request: Request,
     session: SessionDep,
+    limiter: SignInLimiterDep,
     email: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
     errors: dict[str, str] = {}
     email, name = email.strip(), name.strip()
+    # Creating accounts shares the sign-in limits, per address and per email: one source cannot
+    # create accounts (or probe for existing ones) faster than it could try passwords.
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.attempt(address, email or "-")
+    if wait is not None:
+        errors["email"] = too_many_attempts(wait)
+        response = render(
+            request,
+            "victims/victim/register.html",
+            {
+                "title": "Create an account",
+                "errors": errors,
+                "summary": _error_summary(errors),
+                "values": {"email": email, "name": name},
+            },
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not name:
         errors["name"] = "Enter your name"
     if "@" not in email:
