@@ -28,6 +28,7 @@ from onestory.sharing.vocabulary import (
     RecordKind,
     Role,
 )
+from onestory.yamlfiles import dotted, line_of, read_mapping
 
 # ISO 8601 durations in whole years, months or days (P7Y, P6M, P30D, P1Y6M): retention is never
 # set to the hour.
@@ -166,7 +167,7 @@ def load_policies(directory: str | Path) -> PolicySet:
     for path in files:
         agreement, root = load_agreement(path)
         if agreement.id in seen:
-            line = _line_of(root, ("id",))
+            line = line_of(root, ("id",))
             raise PolicyError(
                 f"{path}:{line}: id: {agreement.id!r} is already used by {seen[agreement.id]}"
             )
@@ -177,28 +178,13 @@ def load_policies(directory: str | Path) -> PolicySet:
 
 def load_agreement(path: Path) -> tuple[Agreement, yaml.Node]:
     """One agreement and its YAML node tree (for line numbers); raise ``PolicyError``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise PolicyError(f"{path}:{line}: not valid YAML: {exc.problem}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot be read: {exc}") from exc
-    if root is None or not isinstance(data, dict):
-        raise PolicyError(f"{path}:1: an agreement must be a mapping of fields")
-    duplicate = _duplicate_key(root)
-    if duplicate is not None:
-        # safe_load would keep the last value without a word; a rule must never vanish so.
-        raise PolicyError(f"{path}:{duplicate.start_mark.line + 1}: {duplicate.value}: given twice")
+    data, root = read_mapping(path, PolicyError, "an agreement")
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
         # Every problem at once, in the order of the file, so one edit-and-retry fixes them all.
         found = sorted(
-            (_line_of(root, loc), _dotted(loc), _describe(error)) for loc, error in _meaningful(exc)
+            (line_of(root, loc), dotted(loc), _describe(error)) for loc, error in _meaningful(exc)
         )
         raise PolicyError(
             "\n".join(f"{path}:{line}: {where}: {what}" for line, where, what in found)
@@ -206,7 +192,7 @@ def load_agreement(path: Path) -> tuple[Agreement, yaml.Node]:
     problem = _inconsistency(agreement)
     if problem is not None:
         loc, message = problem
-        raise PolicyError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {message}")
+        raise PolicyError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {message}")
     return agreement, root
 
 
@@ -253,26 +239,6 @@ def _meaningful(exc: ValidationError) -> list[tuple[tuple[str | int, ...], Any]]
     ]
 
 
-def _duplicate_key(node: yaml.Node) -> yaml.Node | None:
-    """The first key given twice in one mapping anywhere in the document, if any."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        key: yaml.Node
-        for key, value in node.value:
-            if key.value in seen:
-                return key
-            seen.add(key.value)
-            found = _duplicate_key(value)
-            if found is not None:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found = _duplicate_key(item)
-            if found is not None:
-                return found
-    return None
-
-
 def _describe(error: Any) -> str:
     """A person's reading of one pydantic error."""
     loc = error["loc"]
@@ -291,31 +257,3 @@ def _describe(error: Any) -> str:
     if isinstance(given, dict | list) or repr(given) in message:
         return message
     return f"{message} (got {given!r})"
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(file)"
-
-
-def _line_of(root: yaml.Node, loc: tuple[str | int, ...]) -> int:
-    """The 1-based line of the node at ``loc``, or of the nearest parent that exists.
-
-    A missing field has no node of its own, so its error points at the mapping that lacks it.
-    """
-    node = root
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    child = value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part >= 0:
-            child = node.value[part] if part < len(node.value) else None
-        if child is None:
-            break
-        node = child
-    return int(node.start_mark.line) + 1

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from govuk_bank_holidays.bank_holidays import BankHolidays
 from pydantic import (
     AfterValidator,
@@ -37,6 +36,7 @@ from pydantic import (
 )
 
 from onestory.domain.base import AgencyKind
+from onestory.yamlfiles import dotted, line_of, read_mapping
 
 TRIGGERS: frozenset[str] = frozenset(
     {
@@ -314,30 +314,13 @@ def rules_directory() -> Path:
 
 def load_code_rules(path: Path) -> CodeRules:
     """Load and check one Code version's rules file; raise ``DutyRuleError``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise DutyRuleError(f"{path}:{line}: not valid YAML: {exc.problem}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DutyRuleError(f"{path}: cannot be read: {exc}") from exc
-    if root is None or not isinstance(data, dict):
-        raise DutyRuleError(f"{path}:1: a Code rules file must be a mapping of fields")
-    duplicate = _duplicate_key(root)
-    if duplicate is not None:
-        # safe_load keeps the last value without a word; a duty must never vanish so.
-        raise DutyRuleError(
-            f"{path}:{duplicate.start_mark.line + 1}: {duplicate.value}: given twice"
-        )
+    data, root = read_mapping(path, DutyRuleError, "a Code rules file")
     try:
         parsed = _CodeFile.model_validate(data)
     except ValidationError as exc:
         # Every problem at once, in file order, so one edit fixes them all.
         found = sorted(
-            (_line_of(root, loc), _dotted(loc), message) for loc, message in _problems(exc)
+            (line_of(root, loc), dotted(loc), message) for loc, message in _problems(exc)
         )
         raise DutyRuleError(
             "\n".join(f"{path}:{line}: {where}: {what}" for line, where, what in found)
@@ -346,7 +329,7 @@ def load_code_rules(path: Path) -> CodeRules:
     for i, rule in enumerate(parsed.duties):
         if rule.id in seen:
             loc: tuple[str | int, ...] = ("duties", i, "id")
-            raise DutyRuleError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {rule.id!r} twice")
+            raise DutyRuleError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {rule.id!r} twice")
         seen.add(rule.id)
     return CodeRules(
         version=parsed.version, in_force_from=parsed.in_force_from, path=path, rules=parsed.duties
@@ -404,48 +387,6 @@ def _problems(exc: ValidationError) -> Iterator[tuple[tuple[str | int, ...], str
             given = error.get("input")
             plain = isinstance(given, dict | list) or repr(given) in message
             yield loc, message if plain else f"{message} (got {given!r})"
-
-
-def _duplicate_key(node: yaml.Node) -> yaml.Node | None:
-    """The first key given twice in one mapping anywhere in the document, if any."""
-    children: list[yaml.Node] = []
-    if isinstance(node, yaml.MappingNode):
-        keys: set[Any] = set()
-        key: yaml.Node
-        for key, value in node.value:
-            if key.value in keys:
-                return key
-            keys.add(key.value)
-            children.append(value)
-    elif isinstance(node, yaml.SequenceNode):
-        children = list(node.value)
-    for child in children:
-        found = _duplicate_key(child)
-        if found is not None:
-            return found
-    return None
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(file)"
-
-
-def _line_of(root: yaml.Node, loc: tuple[str | int, ...]) -> int:
-    """The 1-based line of the node at ``loc``, or of the nearest parent that exists."""
-    node = root
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((value for key, value in node.value if key.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if 0 <= part < len(node.value) else None
-        if child is None:
-            break
-        node = child
-    return int(node.start_mark.line) + 1
 
 
 # --- the working-day clock --------------------------------------------------------------------
