@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from page_checks import PageCheckingClient, csrf_token_from
+from page_checks import PageCheckingClient, csrf_token_from, soup_of
 from sqlalchemy import func, select
 from web_helpers import add_user
 
@@ -93,3 +93,10 @@ def test_a_bad_address_says_what_is_wrong(
     assert "Enter an email address in the correct format" in response.text
     with app.state.sessions() as session:
         assert session.scalar(select(func.count()).select_from(NotifyMessage)) == 0
+
+
+def test_sign_in_pages_have_the_quick_exit(client: PageCheckingClient) -> None:
+    # People signing in to follow their story may need to leave fast (domestic abuse).
+    for path in ("/sign-in", "/sign-in/email"):
+        button = soup_of(client.get(path)).select_one(".govuk-exit-this-page a")
+        assert button is not None and "Exit this page" in button.get_text(" ", strip=True)
