@@ -54,8 +54,14 @@ def test_admin_shows_organisations_users_and_agreements(
 
     assert rows("organisations") == [["P01", "North", "police"]]
     assert rows("users") == [
-        [ADMIN, "Alex Morgan", "administrator", "None"],
-        ["alex@example.org", "Alex Morgan", "police officer", "North (P01)"],
+        [ADMIN, "Alex Morgan", "administrator", "None", "You"],
+        [
+            "alex@example.org",
+            "Alex Morgan",
+            "police officer",
+            "North (P01)",
+            "Lock alex@example.org",
+        ],
     ]
     agreements = {row[0]: row for row in rows("agreements")}
     assert len(agreements) == len(site.state.policies.agreements)
@@ -130,3 +136,36 @@ def test_subject_access_export_is_json_and_is_itself_ledgered(
     again = client.get("/admin/subject-access/victim/v1").json()
     exported = [e for e in again["ledgerEntries"] if e["type"].endswith("exported")]
     assert len(exported) == 2
+
+
+def test_an_administrator_locks_and_unlocks_an_account(
+    site: FastAPI, client: PageCheckingClient
+) -> None:
+    add_user(site, email=ADMIN, role="administrator", organisation=None)
+    alex = add_user(site, email="alex@example.org", role="victim", organisation=None)
+    with PageCheckingClient(site) as alexs_browser:
+        sign_in(alexs_browser, "alex@example.org")
+        sign_in(client, ADMIN)
+        token = csrf_token_from(client.get("/admin"))
+        client.post(f"/admin/accounts/{alex}/lock", data={"csrf_token": token})
+        # Locked: the session already open is ended, and the password no longer signs in.
+        assert alexs_browser.get("/account", follow_redirects=False).status_code == 303
+        page = soup_of(client.get("/admin")).select_one("#users").get_text(" ", strip=True)
+        assert "Locked" in page and "Unlock alex@example.org" in page
+        token = csrf_token_from(client.get("/admin"))
+        client.post(f"/admin/accounts/{alex}/unlock", data={"csrf_token": token})
+        sign_in(alexs_browser, "alex@example.org")
+        history = soup_of(alexs_browser.get("/account")).select_one("#access-history")
+        words = history.get_text(" ", strip=True)
+        assert "An administrator locked your account" in words
+        assert "An administrator unlocked your account" in words
+    # An administrator cannot lock themselves out.
+    token = csrf_token_from(client.get("/admin"))
+    with site.state.sessions() as session:
+        from onestory.sharing.tables import UserAccount
+
+        admin_id = session.query(UserAccount.id).filter_by(email=ADMIN).scalar()
+    assert (
+        client.post(f"/admin/accounts/{admin_id}/lock", data={"csrf_token": token}).status_code
+        == 404
+    )

@@ -40,6 +40,8 @@ ENTRY_TYPE_WORDS: dict[str, str] = {
     "ledger.payload.erased": "Details deleted at the end of the retention period",
     SUBJECT_ACCESS_EXPORTED: "A copy of your records was produced for you",
     "sharing.accounts.listed": "An administrator looked at the list of accounts",
+    "sharing.account.locked": "An administrator locked your account",
+    "sharing.account.unlocked": "An administrator unlocked your account",
     "notify.message.queued": "A message to you was prepared",
     "notify.message.delivered": "A message to you was delivered",
 }

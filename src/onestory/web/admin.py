@@ -10,7 +10,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -22,8 +22,9 @@ from onestory.sharing.policy import Agreement, PolicySet
 from onestory.sharing.sar import ledgered_export
 from onestory.sharing.tables import Organisation, UserAccount
 from onestory.sharing.vocabulary import Action, Purpose, RecordKind, Role
+from onestory.web.account import account_record
 from onestory.web.deps import SessionDep
-from onestory.web.identity import SignedInUser
+from onestory.web.identity import MAX_FAILED_SIGN_INS, SignedInUser, is_locked, revoke_sessions
 from onestory.web.templating import render
 
 ACCOUNTS_LISTED = "sharing.accounts.listed"
@@ -109,9 +110,60 @@ def admin_home(request: Request, session: SessionDep, admin: Administrator) -> H
             "users": users,
             "agreements": agreements,
             "purposes_of": purposes_of,
+            "is_locked": is_locked,
+            "admin": admin,
             "retention_words": retention_words,
         },
     )
+
+
+ACCOUNT_LOCKED = "sharing.account.locked"
+ACCOUNT_UNLOCKED = "sharing.account.unlocked"
+
+
+@router.post("/accounts/{account_id}/{change}")
+def lock_or_unlock(
+    request: Request,
+    account_id: int,
+    change: str,
+    session: SessionDep,
+    admin: Administrator,
+) -> RedirectResponse:
+    """Lock an account (its sessions end at once) or unlock one locked by wrong passwords.
+
+    Decided by the account-administration agreement and ledgered against the account, so the
+    person sees it in their own history. An administrator cannot lock themselves out.
+    """
+    if change not in ("lock", "unlock") or account_id == admin.id:
+        raise HTTPException(status_code=404)
+    decision = authorize(
+        session,
+        actor=account_actor(admin),
+        action=Action.UPDATE,
+        record=account_record(account_id),
+        purpose=Purpose.ADMINISTRATION,
+        policies=_policies(request),
+    )
+    account = session.get(UserAccount, account_id)
+    if not decision.allowed or account is None:
+        session.commit()
+        raise HTTPException(status_code=404)
+    if change == "lock":
+        account.failed_sign_ins = MAX_FAILED_SIGN_INS
+        ended = revoke_sessions(session, account_id)
+    else:
+        account.failed_sign_ins = 0
+        ended = 0
+    append(
+        session,
+        entry_type=ACCOUNT_LOCKED if change == "lock" else ACCOUNT_UNLOCKED,
+        actor=f"user:{admin.id}",
+        purpose=Purpose.ADMINISTRATION,
+        subjects=[Subject(RecordKind.USER, str(account_id))],
+        payload={"sessionsEnded": ended, "rule": decision.rule},
+    )
+    session.commit()
+    return RedirectResponse("/admin#users", status_code=303)
 
 
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
