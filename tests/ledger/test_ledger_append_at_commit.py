@@ -41,3 +41,17 @@ def test_a_rollback_takes_the_waiting_entries_with_it(session: Session) -> None:
     session.commit()
     types = list(session.scalars(select(LedgerEntry.entry_type).order_by(LedgerEntry.seq)))
     assert types[before:] == ["test.b"]
+
+
+def test_closing_the_session_forgets_waiting_entries(engine: object) -> None:
+    from onestory.store import session_factory
+
+    sessions = session_factory(engine)  # type: ignore[arg-type]
+    with sessions() as first:
+        before = tree_size(first)
+        append_at_commit(first, entry_type="test.dropped", actor="x")
+        first.close()  # neither committed nor rolled back by hand
+        append_at_commit(first, entry_type="test.kept", actor="x")
+        first.commit()
+        types = list(first.scalars(select(LedgerEntry.entry_type).order_by(LedgerEntry.seq)))
+    assert types[before:] == ["test.kept"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select, update
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
@@ -172,10 +172,11 @@ def _write_pending_before_commit(session: Session) -> None:
     write_pending(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, _previous_transaction: object) -> None:
-    # Rolled back: the entries go with the work they recorded, and so does the lock.
-    if not session.in_transaction():
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    # The transaction is over (committed, rolled back or closed): entries still waiting go
+    # with the work they recorded, and so does the lock. Savepoints do not end it.
+    if transaction.parent is None:
         session.info.pop(_PENDING, None)
         session.info.pop(_LOCKED_IN, None)
 
