@@ -37,7 +37,6 @@ from onestory.victims.access import (
     case_record,
     contact_record,
     may,
-    require,
     staff_actor,
     story_record,
 )
@@ -53,6 +52,7 @@ from onestory.victims.staff_forms import (
     org_of,
     policies_of,
     redirect_done,
+    require_or_404,
     send,
 )
 from onestory.victims.stories import (
@@ -359,18 +359,9 @@ def link_case(
         return _story_page(
             request, session, user, reference, errors=form_errors("urn", str(exc)), values=values
         )
-    try:
-        require(
-            session,
-            policies_of(request),
-            actor,
-            Action.UPDATE,
-            story_record(story),
-            "investigation",
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
+    require_or_404(
+        request, session, actor, Action.UPDATE, story_record(story), Purpose.INVESTIGATION
+    )
     story.case_urn = canonical
     if crime_reference.strip():
         story.crime_reference = crime_reference.strip()[:40]
@@ -418,18 +409,14 @@ def record_charge(
     if errors or decided is None or story.case_urn is None:
         return _story_page(request, session, user, reference, errors=errors, values=values)
     event_id = str(uuid.uuid4())
-    try:
-        require(
-            session,
-            policies_of(request),
-            staff_actor(user),
-            Action.CREATE,
-            RecordRef(RecordKind.CASE, event_id),
-            Purpose.INVESTIGATION,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
+    require_or_404(
+        request,
+        session,
+        staff_actor(user),
+        Action.CREATE,
+        RecordRef(RecordKind.CASE, event_id),
+        Purpose.INVESTIGATION,
+    )
     decided_at = datetime.combine(decided, time(12), tzinfo=LONDON)
     payload = {
         "decision": {
@@ -496,18 +483,14 @@ def victim_told(
             reference,
             errors=form_errors(f"channel-{duty_id}", "Select how you told the victim"),
         )
-    try:
-        require(
-            session,
-            policies_of(request),
-            actor,
-            Action.UPDATE,
-            contact_record(story.victim_id),
-            Purpose.WITNESS_CARE,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
+    require_or_404(
+        request,
+        session,
+        actor,
+        Action.UPDATE,
+        contact_record(story.victim_id),
+        Purpose.WITNESS_CARE,
+    )
     # source_key is "event:<event id>:<urn>": the event the victim was told about.
     about = case_event.source_key.split(":")[1]
     org = actor.organisation_code or ""

@@ -25,7 +25,7 @@ from onestory.sharing.tables import UserAccount
 from onestory.sharing.vocabulary import Action, Purpose, RecordKind, Role
 from onestory.store.base import utcnow
 from onestory.victims import timeline
-from onestory.victims.access import NotAllowed, require, staff_actor
+from onestory.victims.access import staff_actor
 from onestory.victims.duties import LONDON
 from onestory.victims.staff_forms import (
     DONE_KEY,
@@ -34,8 +34,8 @@ from onestory.victims.staff_forms import (
     day_words,
     form_errors,
     org_of,
-    policies_of,
     redirect_done,
+    require_or_404,
     send,
     time_from,
 )
@@ -58,18 +58,14 @@ def _court_case(request: Request, session: Session, user: UserAccount, urn: str)
         canonical = str(CaseURN(urn))
     except IdentifierError:
         raise HTTPException(status_code=404) from None
-    try:
-        require(
-            session,
-            policies_of(request),
-            staff_actor(user),
-            Action.READ,
-            RecordRef(RecordKind.CASE, canonical),
-            Purpose.PROSECUTION,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
+    require_or_404(
+        request,
+        session,
+        staff_actor(user),
+        Action.READ,
+        RecordRef(RecordKind.CASE, canonical),
+        Purpose.PROSECUTION,
+    )
     return canonical
 
 
@@ -165,18 +161,14 @@ def _court_send(
     done: str,
 ) -> Response:
     """Authorise the create, send the court's event, and go back to the case page."""
-    try:
-        require(
-            session,
-            policies_of(request),
-            staff_actor(user),
-            Action.CREATE,
-            RecordRef(kind, record_id),
-            Purpose.PROSECUTION,
-        )
-    except NotAllowed:
-        session.commit()
-        raise HTTPException(status_code=404) from None
+    require_or_404(
+        request,
+        session,
+        staff_actor(user),
+        Action.CREATE,
+        RecordRef(kind, record_id),
+        Purpose.PROSECUTION,
+    )
     envelope = case_event_envelope(event_type, org_of(user) or "", urn, payload, str(uuid.uuid4()))
     try:
         send(session, user, envelope)

@@ -11,14 +11,16 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from onestory.exchange.intake import receive_event
+from onestory.sharing.authorize import Actor, RecordRef
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import UserAccount
 from onestory.store.base import utcnow
+from onestory.victims.access import NotAllowed, require
 from onestory.victims.duties import LONDON
 
 DONE_KEY = "agency_done"  # the "what was recorded" banner, carried across the redirect
@@ -94,3 +96,20 @@ def time_from(text: str) -> time | None:
     if hour > 23 or minute > 59 or (match.group(3) and int(match.group(1)) > 12):
         return None
     return time(hour, minute)
+
+
+def require_or_404(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    action: str,
+    record: RecordRef,
+    purpose: str,
+) -> None:
+    """Go on only if the rules allow it; otherwise keep the ledgered refusal and answer 404, so
+    nobody learns that a record they may not touch exists."""
+    try:
+        require(session, policies_of(request), actor, action, record, purpose)
+    except NotAllowed:
+        session.commit()
+        raise HTTPException(status_code=404) from None
