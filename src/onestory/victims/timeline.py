@@ -12,7 +12,7 @@ time: a duty is met by the act itself, never by someone ticking a box.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import cache
@@ -152,7 +152,7 @@ def _hour(moment: str) -> str:
 
 
 def translate(
-    event_type: str, payload: Mapping[str, Any], court_names: Mapping[str, str]
+    event_type: str, payload: Mapping[str, Any], court_name: Callable[[str], str]
 ) -> Translation | None:
     """The victim's view of one common-model event; None for events a victim does not follow."""
     if event_type == "police.crime.recorded":
@@ -196,7 +196,7 @@ def translate(
         return Translation((), "The Crown Prosecution Service reviewed the case", {}, {})
     if event_type == "court.hearing.listed":
         hearing = payload["hearing"]
-        court = court_names.get(hearing["court"], hearing["court"])
+        court = court_name(hearing["court"])
         what = HEARING_WORDS.get(str(hearing["hearingType"]), "hearing")
         day, hour = _day(hearing["startsAt"]), _hour(hearing["startsAt"])
         return Translation(
@@ -248,12 +248,15 @@ def translate(
     return None
 
 
-def _court_names(session: Session) -> dict[str, str]:
-    return dict(
-        session.execute(
-            select(Organisation.code, Organisation.name).where(Organisation.kind == "court")
-        ).all()
-    )
+def _organisation_name(session: Session) -> Callable[[str], str]:
+    """A lookup of one organisation's name by code (the code itself if unknown), asked only
+    when an event names one -- not a load of every court for every event."""
+
+    def name(code: str) -> str:
+        found = session.scalar(select(Organisation.name).where(Organisation.code == code))
+        return found or code
+
+    return name
 
 
 def on_event(session: Session, event: EventEnvelope[Any]) -> None:
@@ -265,7 +268,7 @@ def on_event(session: Session, event: EventEnvelope[Any]) -> None:
     urns = [str(ref.value) for ref in event.case_references if ref.type == "URN"]
     if not urns:
         return
-    translation = translate(event.event_type, envelope["payload"], _court_names(session))
+    translation = translate(event.event_type, envelope["payload"], _organisation_name(session))
     if translation is None:
         return
     now = utcnow()
@@ -454,79 +457,77 @@ def open_complaint_duty(session: Session, story: Story, complaint_id: int, owner
         opened_by=f"complaint:{complaint_id}",
         owner=owner,
     )
-    victim = session.get(Victim, story.victim_id)
-    prefs = session.get(ContactPreferences, story.victim_id)
-    route = victim_channel(victim, prefs) if victim else None
     complaint = session.get(Complaint, complaint_id)
-    if victim is None or route is None or complaint is None or not clocks:
+    if complaint is None or not clocks:
         return
     due = clocks[0].due_at.astimezone(duties.LONDON)
-    key = f"complaint:{complaint_id}:received"
-    enqueue(
+    message_victim(
         session,
-        recipient_subject_id=victim.id,
-        channel=route[0],
-        address=route[1],
-        template="complaint-received",
-        language="cy" if prefs and prefs.language == "cy" else "en",
-        personalisation={
+        story,
+        "complaint-received",
+        {
             "reference": complaint.reference,
             "reply_due": f"{due.strftime('%A')} {due.day} {due.strftime('%B %Y')}",
         },
-        idempotency_key=key,
-        reference=key,
-        windows=windows_for(prefs),
+        f"complaint:{complaint_id}:received",
     )
 
 
 def complaint_answered(session: Session, story: Story, complaint: Complaint) -> None:
     """Tell the victim their complaint has a reply (the reply itself is read after signing in)."""
-    victim = session.get(Victim, story.victim_id)
-    prefs = session.get(ContactPreferences, story.victim_id)
-    route = victim_channel(victim, prefs) if victim else None
-    if victim is None or route is None:
-        return
-    key = f"complaint:{complaint.id}:answered"
     name = session.scalar(
         select(Organisation.name).where(Organisation.code == complaint.organisation_code)
     )
-    enqueue(
+    message_victim(
         session,
-        recipient_subject_id=victim.id,
-        channel=route[0],
-        address=route[1],
-        template="timeline-update",
-        language="cy" if prefs and prefs.language == "cy" else "en",
-        personalisation={"headline": f"{name or 'An organisation'} has replied to your complaint."},
-        idempotency_key=key,
-        reference=key,
-        windows=windows_for(prefs),
+        story,
+        "timeline-update",
+        {"headline": f"{name or 'An organisation'} has replied to your complaint."},
+        f"complaint:{complaint.id}:answered",
     )
 
 
 def story_received(session: Session, story: Story) -> NotifyMessage | None:
     """Queue the confirmation with the story's reference number."""
+    return message_victim(
+        session,
+        story,
+        "story-received",
+        {"reference": story.reference},
+        f"story:{story.id}:received",
+    )
+
+
+def message_victim(
+    session: Session,
+    story: Story,
+    template: str,
+    personalisation: dict[str, object],
+    key: str,
+    *,
+    now: datetime | None = None,
+) -> NotifyMessage | None:
+    """Queue a message to the story's victim by the channel they chose, in their language and
+    within their safe times, once per ``key`` (also the message's reference, which a delivery
+    hook reads); None when they chose only phone or letter (staff then tell them)."""
     victim = session.get(Victim, story.victim_id)
     prefs = session.get(ContactPreferences, story.victim_id)
     route = victim_channel(victim, prefs) if victim else None
     if victim is None or route is None:
         return None
-    key = f"story:{story.id}:received"
     return enqueue(
         session,
         recipient_subject_id=victim.id,
         channel=route[0],
         address=route[1],
-        template="story-received",
+        template=template,
         language="cy" if prefs and prefs.language == "cy" else "en",
-        personalisation={"reference": story.reference},
+        personalisation=personalisation,
         idempotency_key=key,
         reference=key,
         windows=windows_for(prefs),
+        now=now,
     )
-
-
-# --- telling the victim ----------------------------------------------------------------------
 
 
 def victim_channel(victim: Victim, prefs: ContactPreferences | None) -> tuple[str, str] | None:
@@ -549,14 +550,6 @@ def windows_for(prefs: ContactPreferences | None) -> list[ContactWindow]:
 
 def notify_victim(session: Session, story: Story, case_event: CaseEvent) -> NotifyMessage | None:
     """Queue the message that tells the victim about ``case_event`` (once, whatever retries)."""
-    victim = session.get(Victim, story.victim_id)
-    if victim is None:
-        return None
-    prefs = session.get(ContactPreferences, victim.id)
-    route = victim_channel(victim, prefs)
-    if route is None:
-        return None
-    template = TEMPLATES.get(case_event.event_type, "timeline-update")
     details = case_event.details
     personalisation: dict[str, object] = {
         "reference": story.reference,
@@ -569,18 +562,12 @@ def notify_victim(session: Session, story: Story, case_event: CaseEvent) -> Noti
         "sentence_meaning": details.get("meaning", ""),
         "event": details.get("event", case_event.headline),
     }
-    key = f"case-event:{case_event.id}:story:{story.id}"
-    return enqueue(
+    return message_victim(
         session,
-        recipient_subject_id=victim.id,
-        channel=route[0],
-        address=route[1],
-        template=template,
-        language="cy" if prefs and prefs.language == "cy" else "en",
-        personalisation=personalisation,
-        idempotency_key=key,
-        reference=key,
-        windows=windows_for(prefs),
+        story,
+        TEMPLATES.get(case_event.event_type, "timeline-update"),
+        personalisation,
+        f"case-event:{case_event.id}:story:{story.id}",
         now=case_event.recorded_at,
     )
 
