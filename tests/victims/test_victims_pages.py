@@ -283,3 +283,57 @@ def test_registration_is_rate_limited_per_address(
     assert statuses[:-1] == [400] * SIGN_IN_ATTEMPTS_PER_ADDRESS
     assert statuses[-1] == 429
     assert "Too many attempts" in response.text
+
+
+def test_answers_too_long_for_their_field_are_refused_and_given_back(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    long_reference = "CRN-" + "9" * 60
+    response = _post(
+        victims_client,
+        "/tell-us/crime-reference",
+        {"has": "yes", "crime_reference": long_reference},
+        400,
+    )
+    assert "Crime reference number must be 40 characters or fewer; you have written 64" in (
+        response.text
+    )
+    assert soup_of(response).find("input", attrs={"name": "crime_reference"})["value"] == (
+        long_reference
+    )
+    response = _post(victims_client, "/tell-us/language", {"language": "other",
+                     "other_language": "x" * 101}, 400)  # fmt: skip
+    assert "The language must be 100 characters or fewer" in response.text
+    with victims_app.state.sessions() as session:
+        draft = session.scalars(select(StoryDraft)).one()
+        assert "crime-reference" not in draft.answers  # nothing half-kept
+
+
+def test_a_statement_too_long_is_refused_with_the_text_given_back(
+    victims_app: FastAPI, victims_client: PageCheckingClient
+) -> None:
+    _setup(victims_app)
+    _register(victims_client)
+    _answer_everything(victims_client)
+    check = victims_client.get("/tell-us/check-answers")
+    token = soup_of(check).find("input", attrs={"name": "draft_token"})["value"]
+    victims_client.post(
+        "/tell-us/check-answers",
+        data={"csrf_token": csrf_token_from(check), "draft_token": token},
+    )
+    with victims_app.state.sessions() as session:
+        reference = session.scalars(select(Story.reference)).one()
+    statement = "It changed my life. " * 5001  # 100,020 characters
+    response = _post(victims_client, f"/my-story/{reference}/statement", {"text": statement}, 400)
+    assert "Your statement must be 100,000 characters or fewer" in response.text
+    box = soup_of(response).find("textarea", attrs={"name": "text"})
+    assert box.get_text().strip() == statement.strip()
+    response = _post(
+        victims_client,
+        f"/my-story/{reference}/update",
+        {"what_happened": "Same story.", "crime_reference": "X" * 41},
+        400,
+    )
+    assert "Crime reference number must be 40 characters or fewer" in response.text

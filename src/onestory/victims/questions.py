@@ -9,8 +9,8 @@ GOV.UK Design System's wording ("Enter...", "Select...").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -48,13 +48,22 @@ class Question:
     fields: tuple[Field, ...]
     read: Callable[[Form], tuple[Answer, Errors]]
     intro: str | None = None
-    options: Callable[..., Sequence[tuple[str, str, str | None]]] | None = field(default=None)
 
 
-def _text(form: Form, name: str, limit: int = 500) -> str:
+def _text(form: Form, name: str) -> str:
     value = form.get(name, "")
-    text = value.strip() if isinstance(value, str) else ""
-    return text[: limit + 1]
+    return value.strip() if isinstance(value, str) else ""
+
+
+def bounded(form: Form, name: str, limit: int, label: str, errors: Errors) -> str:
+    """A text answer, whole; an error naming the field when it is longer than ``limit`` (the
+    page then gives back everything that was typed, so nothing is lost)."""
+    text = _text(form, name)
+    if len(text) > limit:
+        errors[name] = (
+            f"{label} must be {limit:,} characters or fewer; you have written {len(text):,}"
+        )
+    return text
 
 
 def _many(form: Form, name: str) -> list[str]:
@@ -66,7 +75,7 @@ def read_date(
     form: Form, name: str, label: str, *, required: bool
 ) -> tuple[str | None, str | None]:
     """A GOV.UK date input (``name-day``, ``name-month``, ``name-year``) as an ISO date."""
-    parts = [_text(form, f"{name}-{p}", 8) for p in ("day", "month", "year")]
+    parts = [_text(form, f"{name}-{p}") for p in ("day", "month", "year")]
     if not any(parts):
         return None, (f"Enter {label}" if required else None)
     if not all(parts):
@@ -86,20 +95,22 @@ def read_date(
 
 def _about(form: Form) -> tuple[Answer, Errors]:
     errors: Errors = {}
-    name = _text(form, "full_name", 200)
+    name = bounded(form, "full_name", 200, "Full name", errors)
     if not name:
         errors["full_name"] = "Enter your full name"
-    elif len(name) > 200:
-        errors["full_name"] = "Full name must be 200 characters or fewer"
     born, problem = read_date(form, "date_of_birth", "your date of birth", required=False)
     if problem:
         errors["date_of_birth"] = problem
-    email = _text(form, "email", 320)
-    if email and ("@" not in email or email.startswith("@") or email.endswith("@")):
+    email = bounded(form, "email", 320, "Email address", errors)
+    if (
+        email
+        and "email" not in errors
+        and ("@" not in email or email.startswith("@") or email.endswith("@"))
+    ):
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
-    phone = _text(form, "phone", 40)
+    phone = bounded(form, "phone", 32, "Telephone number", errors)
     digits = [c for c in phone if c.isdigit()]
-    if phone and (len(digits) < 10 or len(digits) > 15):
+    if phone and "phone" not in errors and (len(digits) < 10 or len(digits) > 15):
         errors["phone"] = "Enter a telephone number, like 01632 960 001 or 07700 900 982"
     if not email and not phone and not errors:
         errors["email"] = "Enter an email address or a telephone number, so we can contact you"
@@ -108,17 +119,16 @@ def _about(form: Form) -> tuple[Answer, Errors]:
 
 
 def _what(form: Form) -> tuple[Answer, Errors]:
-    text = form.get("what_happened", "")
-    text = text.strip() if isinstance(text, str) else ""
+    errors: Errors = {}
+    text = bounded(form, "what_happened", MAX_STORY_CHARACTERS, "What happened", errors)
     if not text:
-        return {"what_happened": ""}, {"what_happened": "Enter what happened"}
-    if len(text) > MAX_STORY_CHARACTERS:
-        return {"what_happened": text[:MAX_STORY_CHARACTERS]}, {
-            "what_happened": f"What happened must be {MAX_STORY_CHARACTERS:,} characters or "
-            f"fewer; you have written {len(text):,}. Nothing you wrote has been lost: shorten it "
-            "here, or tell the police the rest when they contact you"
-        }
-    return {"what_happened": text}, {}
+        errors["what_happened"] = "Enter what happened"
+    elif errors:
+        errors["what_happened"] += (
+            ". Nothing you wrote has been lost: shorten it here, or tell the police the rest "
+            "when they contact you"
+        )
+    return {"what_happened": text}, errors
 
 
 def _when_where(form: Form) -> tuple[Answer, Errors]:
@@ -126,34 +136,40 @@ def _when_where(form: Form) -> tuple[Answer, Errors]:
     when, problem = read_date(form, "happened_on", "the date it happened", required=False)
     if problem:
         errors["happened_on"] = problem
-    area = _text(form, "police_area", 8)
-    if not area:
+    area = _text(form, "police_area")
+    if not area or len(area) > 8:
         errors["police_area"] = "Select the police force area where it happened"
     answer = {
         "happened_on": when,
-        "happened_where": _text(form, "happened_where", 1000),
+        "happened_where": bounded(form, "happened_where", 1000, "Where it happened", errors),
         "police_area": area,
     }
     return answer, errors
 
 
 def _crime_reference(form: Form) -> tuple[Answer, Errors]:
-    has = _text(form, "has", 3)
-    ref = _text(form, "crime_reference", 40)
+    errors: Errors = {}
+    has = _text(form, "has")
+    ref = bounded(form, "crime_reference", 40, "Crime reference number", errors)
     if has not in {"yes", "no"}:
         return {"has": ""}, {"has": "Select yes if you have a crime reference number"}
     if has == "yes" and not ref:
-        return {"has": has}, {"crime_reference": "Enter your crime reference number"}
-    return {"has": has, "crime_reference": ref if has == "yes" else ""}, {}
+        errors["crime_reference"] = "Enter your crime reference number"
+    return {"has": has, "crime_reference": ref if has == "yes" else ""}, (
+        errors if has == "yes" else {}
+    )
 
 
 def _language(form: Form) -> tuple[Answer, Errors]:
-    language = _text(form, "language", 8)
-    other = _text(form, "other_language", 100)
+    errors: Errors = {}
+    language = _text(form, "language")
+    other = bounded(form, "other_language", 100, "The language", errors)
     if language not in {"en", "cy", "other"}:
         return {}, {"language": "Select the language you would like us to use"}
     if language == "other" and not other:
         return {"language": language}, {"other_language": "Enter the language"}
+    if language == "other" and errors:
+        return {"language": language}, errors
     answer = {
         "language": language,
         "other_language": other if language == "other" else "",
@@ -163,10 +179,12 @@ def _language(form: Form) -> tuple[Answer, Errors]:
 
 
 def _needs(form: Form) -> tuple[Answer, Errors]:
-    return {
-        "accessibility": _text(form, "accessibility", 2000),
-        "disability": _text(form, "disability", 2000),
-    }, {}
+    errors: Errors = {}
+    answer = {
+        "accessibility": bounded(form, "accessibility", 2000, "What would help you", errors),
+        "disability": bounded(form, "disability", 2000, "Your disability or condition", errors),
+    }
+    return answer, errors
 
 
 def _circumstances(form: Form) -> tuple[Answer, Errors]:

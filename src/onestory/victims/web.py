@@ -136,6 +136,9 @@ def register(
         )
         response.headers["Retry-After"] = str(wait)
         return response
+    form = {"name": name, "email": email}
+    questions.bounded(form, "name", 200, "Your name", errors)
+    questions.bounded(form, "email", 320, "Email address", errors)
     if not name:
         errors["name"] = "Enter your name"
     if "@" not in email:
@@ -487,6 +490,10 @@ def update(
     when, problem = questions.read_date(form, "happened_on", "the date it happened", required=False)
     if problem:
         errors["happened_on"] = problem
+    where = questions.bounded(form, "happened_where", 1000, "Where it happened", errors)
+    crime_reference = questions.bounded(
+        form, "crime_reference", 40, "Crime reference number", errors
+    )
     if errors:
         session.commit()
         return render(
@@ -509,8 +516,8 @@ def update(
         story=story,
         what_happened=what["what_happened"],
         happened_on=date.fromisoformat(when) if when else None,
-        happened_where=str(form.get("happened_where", "")).strip() or None,
-        crime_reference=str(form.get("crime_reference", "")).strip() or None,
+        happened_where=where or None,
+        crime_reference=crime_reference or None,
     )
     session.commit()
     saved = "story" if version else "unchanged"
@@ -545,17 +552,23 @@ def save_statement(
     action: Annotated[str, Form()] = "save",
 ) -> Response:
     story, actor = _own(request, session, user, reference)
-    text = text.strip()
+    errors: dict[str, str] = {}
+    text = questions.bounded(
+        {"text": text}, "text", stories.MAX_STORY_CHARACTERS, "Your statement", errors
+    )
     if action != "withdraw" and not text:
+        errors["text"] = "Enter your statement, or withdraw it"
+    if action != "withdraw" and errors:
+        current = stories.statements(session, story.id)
         session.commit()
-        errors = {"text": "Enter your statement, or withdraw it"}
         return render(
             request,
             "victims/victim/statement.html",
             {
                 "title": "Your Victim Personal Statement",
                 "story": story,
-                "current": None,
+                "current": current[-1] if current else None,
+                "typed": text,
                 "errors": errors,
                 "summary": _error_summary(errors),
             },
@@ -566,7 +579,7 @@ def save_statement(
         _policies(request),
         actor=actor,
         story=story,
-        text=None if action == "withdraw" else text[: stories.MAX_STORY_CHARACTERS],
+        text=None if action == "withdraw" else text,
     )
     session.commit()
     saved = "statement-withdrawn" if action == "withdraw" else "statement"
@@ -704,7 +717,10 @@ def complain(
     errors: dict[str, str] = {}
     if organisation not in {code for code, _ in organisations}:
         errors["organisation"] = "Select the organisation you are complaining about"
-    if not text.strip():
+    text = questions.bounded(
+        {"text": text}, "text", stories.MAX_STORY_CHARACTERS, "Your complaint", errors
+    )
+    if not text:
         errors["text"] = "Enter your complaint"
     if errors:
         session.commit()
@@ -727,7 +743,7 @@ def complain(
         actor=actor,
         story=story,
         organisation_code=organisation,
-        text=text.strip()[: stories.MAX_STORY_CHARACTERS],
+        text=text,
     )
     session.commit()
     return RedirectResponse(
