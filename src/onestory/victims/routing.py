@@ -11,6 +11,7 @@ a single national body (the compensation authority) when a kind has no local one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -85,8 +86,12 @@ class RecipientOption:
         return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
 
 
+@lru_cache(maxsize=8)
 def _offers(policies: PolicySet) -> dict[tuple[str, str], tuple[list[Agreement], set[str]]]:
-    """(organisation kind, purpose) -> the agreements offering it and the kinds they read."""
+    """(organisation kind, purpose) -> the agreements offering it and the kinds they read.
+
+    Worked out once per loaded policy set (the agreements do not change while it is loaded).
+    """
     offers: dict[tuple[str, str], tuple[list[Agreement], set[str]]] = {}
     for agreement in policies.agreements:
         for grant in agreement.grants:

@@ -547,8 +547,9 @@ def staff_view(
         RecordKind.VICTIM_STORY: story_record(story),
     }
     last: NotAllowed | None = None
+    askable = recipient_kinds(policies, actor, recipient)
     for kind in kinds:
-        if kind not in recipient_kinds(policies, actor, recipient):
+        if kind not in askable:
             continue
         try:
             require(session, policies, actor, Action.READ, refs[RecordKind(kind)], view.purpose)

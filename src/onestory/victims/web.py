@@ -24,7 +24,14 @@ from onestory.sharing.tables import Organisation, UserAccount
 from onestory.sharing.transparency import AccessRecord, access_history
 from onestory.sharing.vocabulary import Role
 from onestory.victims import questions, routing, stories, timeline
-from onestory.victims.access import NotAllowed, require, story_record, victim_actor, victim_record
+from onestory.victims.access import (
+    NotAllowed,
+    case_record,
+    require,
+    story_record,
+    victim_actor,
+    victim_record,
+)
 from onestory.victims.duties import LONDON
 from onestory.victims.tables import Story
 from onestory.web.auth import SignInLimiterDep, too_many_attempts
@@ -443,7 +450,13 @@ def download(request: Request, session: SessionDep, user: VictimUser) -> JSONRes
 def my_story(
     request: Request, reference: str, session: SessionDep, user: VictimUser
 ) -> HTMLResponse:
-    story, _ = _own(request, session, user, reference)
+    story, actor = _own(request, session, user, reference)
+    # The timeline is the case as the victim follows it: a record of its own, read by its rule.
+    try:
+        require(session, _policies(request), actor, "read", case_record(story), "own_access")
+    except NotAllowed as exc:
+        session.commit()
+        raise HTTPException(404) from exc
     entries = timeline.timeline(session, story)
     clocks = timeline.story_duties(session, story.id)
     statements = stories.statements(session, story.id)
