@@ -101,7 +101,13 @@ def post_event(
     if kind is None or scope(Action.CREATE, kind) not in client.scopes:
         session.rollback()
         wanted = scope(Action.CREATE, kind) if kind else "none"
-        raise HTTPException(403, f"this key may not send {parsed.event_type} events ({wanted})")
+        raise HTTPException(
+            403,
+            f"this key may not send {parsed.event_type} events: ask your administrator for a "
+            f"key with the scope {wanted}"
+            if kind
+            else f"{parsed.event_type} events are not taken through this API",
+        )
     decision = authorize(
         session,
         actor=client_actor(client),
