@@ -19,6 +19,8 @@ TABLE_MODULES = (
     "onestory.sharing.identity_tables",
     "onestory.notify.tables",
     "onestory.victims.tables",
+    "onestory.exchange.webhook_tables",
+    "onestory.linkage.tables",
 )
 
 

@@ -1,0 +1,3 @@
+"""Outbound webhooks: subscriptions and deliveries (filled in by the webhooks work)."""
+
+from __future__ import annotations
