@@ -75,6 +75,17 @@ def _register_sar() -> None:
 _register_sar()
 
 
+def _register_issue6() -> None:
+    from onestory.exchange import ingest_cli, webhooks_cli
+    from onestory.linkage import cli as linkage_cli
+
+    for module in (ingest_cli, webhooks_cli, linkage_cli):
+        module.register(app)
+
+
+_register_issue6()
+
+
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic world", min=1)] = 3000,

@@ -20,10 +20,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.exchange import api as exchange_api
+from onestory.exchange import ingest_web as exchange_ingest_web
+from onestory.exchange import webhooks_api as exchange_webhooks_api
 from onestory.exchange.intake import subscribe
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
+from onestory.linkage import web as linkage_web
 from onestory.notify import worker as notify_worker
 from onestory.notify.channels import channel_from_settings
 from onestory.sharing.policy import load_policies
@@ -175,6 +178,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(victims_agency_web.router)
     app.include_router(victims_court_web.router)
     app.include_router(victims_complaints_web.router)
+    app.include_router(exchange_ingest_web.router)
+    app.include_router(exchange_webhooks_api.router)
+    app.include_router(linkage_web.router)
     _mount_static(app)
     return app
 
