@@ -105,8 +105,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # duty clocks follow the agencies' events, and a delivered message meets its duty.
     subscribe(victims_timeline.on_event)
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
-    if "victims" not in templating_prefixes():
-        add_template_package("victims", "onestory.victims")
+    for prefix in ("victims", "exchange", "linkage"):
+        if prefix not in templating_prefixes():
+            add_template_package(prefix, f"onestory.{prefix}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
