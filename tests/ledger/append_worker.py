@@ -2,14 +2,16 @@
 
 Usage: python append_worker.py DATABASE_URL WORKER TRANSACTIONS
 Each transaction adds an organisation and appends its entry (the change and its entry commit
-together); every fifth transaction is rolled back instead, to show rollbacks leave no gap.
+together); every fifth transaction is rolled back instead, to show rollbacks leave no gap. Odd-numbered
+workers queue their entry for the commit (``append_at_commit``, which on PostgreSQL locks the
+head only then) instead of appending at once.
 """
 
 from __future__ import annotations
 
 import sys
 
-from onestory.ledger.log import append
+from onestory.ledger.log import append, append_at_commit
 from onestory.sharing.tables import Organisation
 from onestory.store import create_engine_for, session_factory
 
@@ -22,7 +24,10 @@ def main(url: str, worker: str, transactions: int) -> None:
             code = f"W{worker}-{n}"
             session.add(Organisation(code=code, name=code, kind="police"))
             session.flush()
-            append(session, entry_type="organisation.added", actor=f"worker:{worker}")
+            if int(worker) % 2:
+                append_at_commit(session, entry_type="organisation.added", actor=f"worker:{worker}")
+            else:
+                append(session, entry_type="organisation.added", actor=f"worker:{worker}")
             if n % 5 == 4:
                 session.rollback()
             else:
