@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     notify_interval: float = Field(
         default=5.0, ge=0, description="Seconds between delivery runs in the server; 0 = never"
     )
+    webhook_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between webhook delivery runs in the server; 0 = never",
+    )
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_sender: str = "OneStory <no-reply@onestory.localhost>"

@@ -21,7 +21,9 @@ from onestory.web.app import create_app
 
 @pytest.fixture
 def victims_settings(tmp_path: Path) -> Settings:
-    return Settings(env="test", data_dir=tmp_path, secret_key="v" * 48, notify_interval=0)
+    return Settings(
+        env="test", data_dir=tmp_path, secret_key="v" * 48, notify_interval=0, webhook_interval=0
+    )
 
 
 @pytest.fixture

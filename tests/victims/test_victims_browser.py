@@ -130,6 +130,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         data_dir=tmp_path,
         secret_key="j" * 48,
         notify_interval=0,  # the test runs the worker itself, at a moment it chooses
+        webhook_interval=0,
         ledger_checkpoint_interval=0,
     )
     app = create_app(settings, engine=engine)

@@ -22,7 +22,13 @@ TEST_SECRET_KEY = "x" * 48
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Test settings whose data directory is the test's own."""
-    return Settings(env="test", data_dir=tmp_path, secret_key=TEST_SECRET_KEY, notify_interval=0)
+    return Settings(
+        env="test",
+        data_dir=tmp_path,
+        secret_key=TEST_SECRET_KEY,
+        notify_interval=0,
+        webhook_interval=0,
+    )
 
 
 @pytest.fixture

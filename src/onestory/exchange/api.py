@@ -14,35 +14,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from onestory.exchange.intake import IntakeError, receive_event, validate_event
+from onestory.exchange.hmpps import HmppsError, from_hmpps, is_hmpps
+from onestory.exchange.intake import (
+    EVENT_RECORD_KINDS,
+    IntakeError,
+    receive_event,
+    validate_event,
+)
 from onestory.exchange.tables import StoredEvent
 from onestory.ledger.log import lock_for_append
 from onestory.sharing.authorize import RecordRef, authorize
 from onestory.sharing.clients import client_actor, scope
-from onestory.sharing.vocabulary import Action, Purpose, RecordKind
+from onestory.sharing.vocabulary import Action, Purpose
 from onestory.web.api_auth import ApiClientDep
 from onestory.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/events", tags=["exchange"])
 
-# What kind of record each event type is, for the sharing policy.
-EVENT_RECORD_KINDS: dict[str, RecordKind] = {
-    "police.crime.recorded": RecordKind.CASE,
-    "police.suspect.arrested": RecordKind.CASE,
-    "police.charge.decided": RecordKind.CASE,
-    "cps.case.reviewed": RecordKind.CASE,
-    "cps.charges.altered": RecordKind.CASE,
-    "court.hearing.listed": RecordKind.HEARING,
-    "court.hearing.resulted": RecordKind.HEARING,
-    "court.sentence.imposed": RecordKind.CASE,
-    "prison.prisoner.received": RecordKind.CUSTODY,
-    "prison.prisoner.released": RecordKind.CUSTODY,
-    "probation.supervision.started": RecordKind.PROBATION,
-    "probation.supervision.ended": RecordKind.PROBATION,
-    "probation.victim_contact.referred": RecordKind.VICTIM_CONTACT,
-    "education.learning.recorded": RecordKind.LEARNING_RECORD,
-    "witness_care.victim.informed": RecordKind.VICTIM,
-}
 
 NOT_FOUND = "no such event, or not one this client may read for this purpose"
 
@@ -87,12 +75,24 @@ def post_event(
     session: SessionDep,
     event: Annotated[
         dict[str, Any],
-        Body(description="One event in the common model (see /api/schemas)"),
+        Body(
+            description="One event in the common model (see /api/schemas), or an HMPPS domain "
+            "event (eventType, occurredAt, personReference, additionalInformation)"
+        ),
     ],
     purpose: Annotated[Purpose, Query(description="Why the event is being sent")],
 ) -> JSONResponse:
     """Send one event. Its ``id`` is the idempotency key: a retried post answers 200 with the
-    event already held and changes nothing; a different event under the same id is 409."""
+    event already held and changes nothing; a different event under the same id is 409.
+
+    An HMPPS domain event is converted to the common model first (``exchange.hmpps``) and then
+    takes the same path; its id is ``additionalInformation.eventId`` or, without one, derived
+    from its content, so re-posting the same message is still idempotent."""
+    if is_hmpps(event):
+        try:
+            event = from_hmpps(event, asserted_by=client.organisation.code)
+        except HmppsError as exc:
+            raise HTTPException(422, {"problem": str(exc), "field": exc.where}) from exc
     try:
         parsed = validate_event(event)
     except IntakeError as exc:

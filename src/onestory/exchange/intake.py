@@ -21,8 +21,30 @@ from onestory.domain.events import EventEnvelope, EventError, parse_event
 from onestory.exchange.tables import StoredEvent
 from onestory.ledger.entries import Subject
 from onestory.ledger.log import append_at_commit, lock_for_append
+from onestory.sharing.vocabulary import RecordKind
 
 RECEIVED = "exchange.event.received"
+
+# What kind of record each event type is, for the sharing policy (reading, sending and
+# subscribing to it are decided as for that kind of record).
+EVENT_RECORD_KINDS: dict[str, RecordKind] = {
+    "police.crime.recorded": RecordKind.CASE,
+    "police.suspect.arrested": RecordKind.CASE,
+    "police.charge.decided": RecordKind.CASE,
+    "cps.case.reviewed": RecordKind.CASE,
+    "cps.charges.altered": RecordKind.CASE,
+    "court.hearing.listed": RecordKind.HEARING,
+    "court.hearing.resulted": RecordKind.HEARING,
+    "court.sentence.imposed": RecordKind.CASE,
+    "prison.prisoner.received": RecordKind.CUSTODY,
+    "prison.prisoner.released": RecordKind.CUSTODY,
+    "probation.supervision.started": RecordKind.PROBATION,
+    "probation.supervision.ended": RecordKind.PROBATION,
+    "probation.victim_contact.referred": RecordKind.VICTIM_CONTACT,
+    "education.learning.recorded": RecordKind.LEARNING_RECORD,
+    "witness_care.victim.informed": RecordKind.VICTIM,
+}
+
 
 EventSubscriber = Callable[[Session, EventEnvelope[Any]], None]
 

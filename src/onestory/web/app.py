@@ -21,6 +21,7 @@ from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.exchange import api as exchange_api
 from onestory.exchange import ingest_web as exchange_ingest_web
+from onestory.exchange import webhooks as exchange_webhooks
 from onestory.exchange import webhooks_api as exchange_webhooks_api
 from onestory.exchange.intake import subscribe
 from onestory.ledger import api as ledger_api
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # What happens when an event arrives or a message is delivered: victims' timelines and
     # duty clocks follow the agencies' events, and a delivered message meets its duty.
     subscribe(victims_timeline.on_event)
+    # ...and agency systems subscribed to an event type get it by webhook, where the rules allow.
+    exchange_webhooks.use_policies(policies)
+    subscribe(exchange_webhooks.on_event)
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
     for prefix in ("victims", "exchange", "linkage"):
         if prefix not in templating_prefixes():
@@ -111,10 +115,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        checkpoints = deliveries = None
+        checkpoints = deliveries = webhook_deliveries = None
         if settings.notify_interval:
             deliveries = asyncio.create_task(
                 notify_worker.deliver_every(settings.notify_interval, app.state.sessions, channel)
+            )
+        if settings.webhook_interval:
+            webhook_deliveries = asyncio.create_task(
+                exchange_webhooks.deliver_every(settings.webhook_interval, app.state.sessions)
             )
         if settings.ledger_checkpoint_interval:
             checkpoints = asyncio.create_task(
@@ -123,7 +131,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 )
             )
         yield
-        for task in (checkpoints, deliveries):
+        for task in (checkpoints, deliveries, webhook_deliveries):
             if task is not None:
                 task.cancel()
         if owns_engine:

@@ -1,8 +1,8 @@
-"""Exchange and linkage: bulk files, agency records, quarantine
+"""Exchange and linkage: bulk files, agency records, quarantine, webhooks, the person index
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-29 17:55:23.885369
+Create Date: 2026-11-29 18:09:36.546591
 """
 
 from collections.abc import Sequence
@@ -44,6 +44,19 @@ def upgrade() -> None:
     with op.batch_alter_table("ingest_file", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ingest_file_agency"), ["agency"], unique=False)
 
+    op.create_table(
+        "linkage_model",
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "settings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("trained_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("trained_by", sa.String(length=80), nullable=False),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_linkage_model")),
+    )
     op.create_table(
         "agency_record",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -92,6 +105,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_agency_record_surname"), ["surname"], unique=False)
 
     op.create_table(
+        "linkage_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.Column("started_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("model_version", sa.Integer(), nullable=True),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.CheckConstraint("kind IN ('full', 'incremental')", name=op.f("ck_linkage_run_kind")),
+        sa.ForeignKeyConstraint(
+            ["model_version"],
+            ["linkage_model.version"],
+            name=op.f("fk_linkage_run_model_version_linkage_model"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linkage_run")),
+    )
+    op.create_table(
         "quarantined_row",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("file_id", sa.Integer(), nullable=False),
@@ -133,15 +167,295 @@ def upgrade() -> None:
     with op.batch_alter_table("quarantined_row", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_quarantined_row_status"), ["status"], unique=False)
 
+    op.create_table(
+        "link_override",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("record_a", sa.String(length=64), nullable=False),
+        sa.Column("record_b", sa.String(length=64), nullable=False),
+        sa.Column("rule", sa.String(length=8), nullable=False),
+        sa.Column("decided_by", sa.String(length=80), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("rule IN ('always', 'never')", name=op.f("ck_link_override_rule")),
+        sa.CheckConstraint("record_a < record_b", name=op.f("ck_link_override_ordered")),
+        sa.ForeignKeyConstraint(
+            ["record_a"],
+            ["agency_record.id"],
+            name=op.f("fk_link_override_record_a_agency_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_b"],
+            ["agency_record.id"],
+            name=op.f("fk_link_override_record_b_agency_record"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_override")),
+        sa.UniqueConstraint(
+            "record_a", "record_b", name=op.f("uq_link_override_record_a_record_b")
+        ),
+    )
+    with op.batch_alter_table("link_override", schema=None) as batch_op:
+        batch_op.create_index("ix_link_override_record_b", ["record_b"], unique=False)
+
+    op.create_table(
+        "link_review_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("record_a", sa.String(length=64), nullable=False),
+        sa.Column("record_b", sa.String(length=64), nullable=False),
+        sa.Column("match_weight", sa.Float(), nullable=False),
+        sa.Column("match_probability", sa.Float(), nullable=False),
+        sa.Column(
+            "explanation",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("decided_by", sa.String(length=80), nullable=True),
+        sa.Column("decided_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('open', 'accepted', 'rejected')", name=op.f("ck_link_review_item_status")
+        ),
+        sa.CheckConstraint("record_a < record_b", name=op.f("ck_link_review_item_ordered")),
+        sa.ForeignKeyConstraint(
+            ["record_a"],
+            ["agency_record.id"],
+            name=op.f("fk_link_review_item_record_a_agency_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_b"],
+            ["agency_record.id"],
+            name=op.f("fk_link_review_item_record_b_agency_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["linkage_run.id"], name=op.f("fk_link_review_item_run_id_linkage_run")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_review_item")),
+        sa.UniqueConstraint(
+            "record_a", "record_b", name=op.f("uq_link_review_item_record_a_record_b")
+        ),
+    )
+    with op.batch_alter_table("link_review_item", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_link_review_item_status_weight", ["status", "match_weight"], unique=False
+        )
+
+    op.create_table(
+        "person",
+        sa.Column("id", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("merged_into", sa.String(length=20), nullable=True),
+        sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_run_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("status IN ('active', 'merged')", name=op.f("ck_person_status")),
+        sa.ForeignKeyConstraint(
+            ["created_run_id"],
+            ["linkage_run.id"],
+            name=op.f("fk_person_created_run_id_linkage_run"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_into"], ["person.id"], name=op.f("fk_person_merged_into_person")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
+    )
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_person_merged_into"), ["merged_into"], unique=False)
+
+    op.create_table(
+        "person_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column(
+            "from_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "to_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.CheckConstraint("kind IN ('merged', 'split')", name=op.f("ck_person_change_kind")),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["linkage_run.id"], name=op.f("fk_person_change_run_id_linkage_run")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person_change")),
+    )
+    with op.batch_alter_table("person_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_person_change_run_id"), ["run_id"], unique=False)
+
+    op.create_table(
+        "webhook_subscription",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("api_client_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "event_types",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("target_url", sa.String(length=2000), nullable=False),
+        sa.Column("format", sa.String(length=16), nullable=False),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("secret", sa.String(length=100), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["api_client_id"],
+            ["api_client.id"],
+            name=op.f("fk_webhook_subscription_api_client_id_api_client"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_webhook_subscription_organisation_id_organisation"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscription")),
+    )
+    with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_subscription_active"), ["active"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_webhook_subscription_api_client_id"), ["api_client_id"], unique=False
+        )
+
+    op.create_table(
+        "person_member",
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("person_id", sa.String(length=20), nullable=False),
+        sa.Column("since", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("how", sa.String(length=8), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "how IN ('model', 'match', 'override', 'new')", name=op.f("ck_person_member_how")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_person_member_person_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["agency_record.id"],
+            name=op.f("fk_person_member_record_id_agency_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["linkage_run.id"], name=op.f("fk_person_member_run_id_linkage_run")
+        ),
+        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_person_member")),
+    )
+    with op.batch_alter_table("person_member", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_person_member_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("subscription_id", sa.String(length=36), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("allowed_by", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column(
+            "next_attempt_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscription.id"],
+            name=op.f("fk_webhook_delivery_subscription_id_webhook_subscription"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+        sa.UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),
+    )
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_delivery_event_id"), ["event_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_webhook_delivery_status_next_attempt_at",
+            ["status", "next_attempt_at"],
+            unique=False,
+        )
+
+    op.create_table(
+        "webhook_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("delivery_id", sa.String(length=36), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("attempted_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["webhook_delivery.id"],
+            name=op.f("fk_webhook_attempt_delivery_id_webhook_delivery"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempt")),
+    )
+    with op.batch_alter_table("webhook_attempt", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_attempt_delivery_id"), ["delivery_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("webhook_attempt", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_attempt_delivery_id"))
+
+    op.drop_table("webhook_attempt")
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_delivery_status_next_attempt_at")
+        batch_op.drop_index(batch_op.f("ix_webhook_delivery_event_id"))
+
+    op.drop_table("webhook_delivery")
+    with op.batch_alter_table("person_member", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_member_person_id"))
+
+    op.drop_table("person_member")
+    with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_subscription_api_client_id"))
+        batch_op.drop_index(batch_op.f("ix_webhook_subscription_active"))
+
+    op.drop_table("webhook_subscription")
+    with op.batch_alter_table("person_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_change_run_id"))
+
+    op.drop_table("person_change")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_merged_into"))
+
+    op.drop_table("person")
+    with op.batch_alter_table("link_review_item", schema=None) as batch_op:
+        batch_op.drop_index("ix_link_review_item_status_weight")
+
+    op.drop_table("link_review_item")
+    with op.batch_alter_table("link_override", schema=None) as batch_op:
+        batch_op.drop_index("ix_link_override_record_b")
+
+    op.drop_table("link_override")
     with op.batch_alter_table("quarantined_row", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quarantined_row_status"))
 
     op.drop_table("quarantined_row")
+    op.drop_table("linkage_run")
     with op.batch_alter_table("agency_record", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agency_record_surname"))
         batch_op.drop_index(batch_op.f("ix_agency_record_prison_number"))
@@ -152,6 +466,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_agency_record_agency"))
 
     op.drop_table("agency_record")
+    op.drop_table("linkage_model")
     with op.batch_alter_table("ingest_file", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ingest_file_agency"))
 
