@@ -21,6 +21,7 @@ from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.exchange import api as exchange_api
 from onestory.exchange import ingest_web as exchange_ingest_web
+from onestory.exchange import records_api as exchange_records_api
 from onestory.exchange import webhooks as exchange_webhooks
 from onestory.exchange import webhooks_api as exchange_webhooks_api
 from onestory.exchange.intake import subscribe
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(victims_court_web.router)
     app.include_router(victims_complaints_web.router)
     app.include_router(exchange_ingest_web.router)
+    app.include_router(exchange_records_api.router)
     app.include_router(exchange_webhooks_api.router)
     app.include_router(linkage_web.router)
     _mount_static(app)
