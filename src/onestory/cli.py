@@ -45,16 +45,16 @@ def db_upgrade() -> None:
 def schema_export(
     directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schema files")],
 ) -> None:
-    """Write one JSON Schema file per event type and version."""
-    from onestory.domain.schema import all_event_schemas
+    """Write one JSON Schema file per event type and version, and one for records."""
+    from onestory.domain.schema import all_schemas
 
     if directory.exists() and not directory.is_dir():
         raise CommandError(f"{directory} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    schemas = all_event_schemas()
+    schemas = all_schemas()
     for name, schema in schemas.items():
         (directory / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
-    console.print(f"Wrote {len(schemas)} event schemas to {directory}.")
+    console.print(f"Wrote {len(schemas)} schemas (events and records) to {directory}.")
 
 
 def _register_synth() -> None:

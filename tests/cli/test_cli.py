@@ -108,4 +108,8 @@ def test_exported_schemas_validate_every_synthetic_event(tmp_path: Path) -> None
         errors = list(validators[key].iter_errors(event))
         assert not errors, f"events.jsonl:{line_no}: {errors[0].message}"
         seen.add(key)
+    records = validators.pop("record.v1")
     assert seen == set(validators)
+    person = {"names": [{"forenames": ["Ann"], "surname": "Lee"}], "datesOfBirth": ["1990-02-01"]}
+    assert records.is_valid({"kind": "prison.custody", "person": person, "caseUrn": "04BB0297518"})
+    assert not records.is_valid({"kind": "prison.custody", "person": {"names": []}})

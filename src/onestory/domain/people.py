@@ -9,7 +9,7 @@ from typing import Any, Self
 from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from onestory.domain.base import Record
-from onestory.domain.identifiers import IDENTIFIER_TYPES, parse_identifier
+from onestory.domain.identifiers import IDENTIFIER_TYPES, CaseURN, parse_identifier
 
 IDENTIFIER_TYPE_CODES = tuple(IDENTIFIER_TYPES)
 
@@ -164,3 +164,17 @@ class Victim(Record):
     def is_enhanced(self) -> bool:
         """Whether the victim is entitled to enhanced rights."""
         return bool(self.enhanced_rights)
+
+
+class RecordSubmission(Record):
+    """One agency record about a person, as an agency system sends it to OneStory.
+
+    ``person`` is the common model's person; ``record`` is what the agency holds about them
+    (a case, a custody episode, an order...), kept as sent; ``kind`` says which (the bulk
+    layouts' kinds such as ``police.suspect`` or ``prison.custody``, or ``person`` alone).
+    """
+
+    kind: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=40)
+    person: Person
+    record: dict[str, Any] = Field(default_factory=dict)
+    case_urn: CaseURN | None = Field(default=None, description="The case the record is about")

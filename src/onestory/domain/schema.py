@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from onestory.domain.events import envelope_model, registered_event_types
+from onestory.domain.people import RecordSubmission
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -26,3 +27,21 @@ def all_event_schemas() -> dict[str, dict[str, Any]]:
         f"{spec.name}.v{spec.version}.schema.json": event_json_schema(spec.name, spec.version)
         for spec in registered_event_types()
     }
+
+
+RECORD_SCHEMA_FILE = "record.v1.schema.json"
+
+
+def record_json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a record sent about a person (``POST /api/records``)."""
+    schema = RecordSubmission.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": "https://onestory.example/schemas/records/v1.json",
+        **schema,
+    }
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """Every published schema: one per event type and version, and the record schema."""
+    return {**all_event_schemas(), RECORD_SCHEMA_FILE: record_json_schema()}

@@ -2,9 +2,9 @@
 
 A bulk file (``exchange.ingest``) and this API end in the same table, ``agency_record``, with
 the same ledger entry, so linkage and every page treat a record the same however it came. The
-body is the common model itself — ``{"kind", "person", "record"}``, the person validated by
-``onestory.domain.people.Person`` (so a wrong check character is refused, naming the field) —
-not an agency's own layout.
+body is the common model itself — ``onestory.domain.people.RecordSubmission``, published as
+``record.v1.schema.json`` by ``onestory schema export`` (so a wrong check character is refused,
+naming the field) — not an agency's own layout.
 
 Idempotency: a record sent twice is recognised by its content (the same body from the same
 organisation is the same record: 200, nothing changes). A client that sets an
@@ -24,8 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onestory.domain.identifiers import CaseURN, IdentifierError
-from onestory.domain.people import Person
+from onestory.domain.people import Person, RecordSubmission
 from onestory.exchange.mapping import PersonColumns, load_layouts
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.entries import Subject, canonical_json
@@ -66,30 +65,22 @@ class RecordError(ValueError):
         self.field = field
 
 
-def parse_record(body: dict[str, Any]) -> tuple[Person, PersonColumns]:
-    """The record's person, validated, and its linkage columns; ``RecordError`` otherwise."""
-    unknown = set(body) - {"kind", "person", "record", "caseUrn"}
-    if unknown:
-        raise RecordError(f"unknown field(s): {', '.join(sorted(unknown))}", sorted(unknown)[0])
-    kind = body.get("kind")
-    if kind not in record_kinds():
-        raise RecordError(
-            f"kind must be one of {', '.join(sorted(record_kinds()))}; got {kind!r}", "kind"
-        )
-    if not isinstance(body.get("record", {}), dict):
-        raise RecordError("record must be an object", "record")
+def parse_record(body: dict[str, Any]) -> tuple[RecordSubmission, PersonColumns]:
+    """The record validated (the published record schema's model) and its person's linkage
+    columns; ``RecordError`` naming the field otherwise."""
     try:
-        person = Person.model_validate(body.get("person"))
+        submission = RecordSubmission.model_validate(body)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in ("person", *err["loc"]))
+        where = ".".join(str(p) for p in err["loc"]) or None
         raise RecordError(f"{where}: {err['msg']}", where) from exc
-    urn = body.get("caseUrn")
-    try:
-        case_urn = str(CaseURN(urn)) if urn else None
-    except IdentifierError as exc:
-        raise RecordError(f"caseUrn: {exc}", "caseUrn") from exc
-    return person, person_columns(person, case_urn)
+    if submission.kind not in record_kinds():
+        raise RecordError(
+            f"kind must be one of {', '.join(sorted(record_kinds()))}; got {submission.kind!r}",
+            "kind",
+        )
+    urn = str(submission.case_urn) if submission.case_urn else None
+    return submission, person_columns(submission.person, urn)
 
 
 def person_columns(person: Person, case_urn: str | None = None) -> PersonColumns:
@@ -130,8 +121,8 @@ def receive_record(
 
     The caller has authorised the sender and commits.
     """
-    person, columns = parse_record(body)
-    document = {"person": person.model_dump(mode="json"), "record": body.get("record") or {}}
+    submission, columns = parse_record(body)
+    document = {"person": submission.person.model_dump(mode="json"), "record": submission.record}
     record_id = _record_id(agency, body)
     # The lock first: the duplicate check and the insert are one write transaction.
     lock_for_append(session)
@@ -158,7 +149,7 @@ def receive_record(
         id=record_id,
         agency=agency,
         layout=API_LAYOUT,
-        kind=str(body["kind"]),
+        kind=submission.kind,
         source_name=API_LAYOUT,
         record_key=idempotency_key or record_id,
         body=document,
