@@ -5,18 +5,28 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
-from onestory.clitools import CommandError, console, err_console, open_database, progress_bar
+from onestory.clitools import (
+    CommandError,
+    bytes_bar,
+    console,
+    err_console,
+    open_database,
+    progress_bar,
+)
 from onestory.config import ConfigurationError, Settings, get_settings
 from onestory.ledger.cli import ledger_app
 from onestory.ledger.log import LedgerError
 from onestory.notify.cli import app as notify_app
 from onestory.sharing.policy import PolicyError
+
+if TYPE_CHECKING:
+    from onestory.exchange.ingest import FileSummary
 
 app = typer.Typer(
     help="OneStory: one record of a criminal case across the justice agencies.",
@@ -86,6 +96,16 @@ def _register_issue6() -> None:
 _register_issue6()
 
 
+def _ingest_table(summaries: list[FileSummary]) -> Table:
+    table = Table(title="Taken in through the exchange")
+    for column in ("File", "Rows", "Accepted", "Quarantined", "Already held"):
+        table.add_column(column, justify="left" if column == "File" else "right")
+    for s in summaries:
+        name = s.name + (" (taken before)" if s.already_received else "")
+        table.add_row(name, *(f"{n:,}" for n in (s.rows, s.accepted, s.rejected, s.duplicate)))
+    return table
+
+
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic world", min=1)] = 3000,
@@ -93,16 +113,19 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Serve the site when ready")] = True,
 ) -> None:
     """Generate and load a synthetic world, print demo sign-ins, and serve the site."""
-    from onestory.demo import ensure_demo_accounts
-    from onestory.exchange.loader import count_event_lines, load_events, load_organisations
+    from onestory.demo import ensure_demo_accounts, ingest_world
+    from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
+    from onestory.sharing.policy import load_policies
     from onestory.store import session_factory
+    from onestory.subscribers import connect_event_subscribers
     from onestory.synth import write_world
 
     settings = get_settings()
     data_dir = settings.ensure_data_dir()
     settings.resolve_secret_key()
     engine = open_database(settings)
+    connect_event_subscribers(load_policies(settings.policies_dir))
     world = data_dir / "world"
     if (world / "manifest.json").exists():
         console.print(f"Using the synthetic world already in {world}.")
@@ -116,13 +139,9 @@ def demo(
     with sessions() as session:
         load_organisations(session, world / "organisations.json")
         session.commit()
-        events_file = world / "events.jsonl"
-        with progress_bar() as progress:
-            task = progress.add_task("Loading events", total=count_event_lines(events_file))
-            added, present = load_events(
-                session, events_file, progress=lambda n: progress.advance(task, n)
-            )
-        console.print(f"Events: {added} loaded, {present} already held.")
+    summaries = ingest_world(sessions, world, actor="system:demo", bar=bytes_bar)
+    console.print(_ingest_table(summaries))
+    with sessions() as session:
         signer = load_or_create_signer(data_dir, settings.ledger_origin)
         checkpoint = cut_checkpoint(session, signer)
         session.commit()

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
@@ -26,6 +34,18 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
+    )
+
+
+def bytes_bar() -> Progress:
+    """A Rich progress bar for reading a file: bytes done, speed and the time taken."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
     )
 
 

@@ -1,20 +1,27 @@
-"""``onestory demo``: a synthetic world loaded into the embedded store, with sign-ins per role.
+"""``onestory demo``: a synthetic world taken in through the real exchange, linked, with sign-ins.
 
-Re-running reuses what exists: the world is generated once per data directory, the loader skips
-events it already holds, and the demo accounts (with their passwords, kept in the data directory
-and readable only by its owner) are created once.
+Each agency's extract goes through the same bulk ingest an agency's file would (mapping,
+quarantine, ledger), and so do the common-model events; re-running reuses what exists: the
+world is generated once per data directory, a file already taken is recognised by its hash and
+skipped, and the demo accounts (with their passwords, kept in the data directory and readable
+only by its owner) are created once.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestory.exchange.ingest import EVENTS, FileSummary, Sessions, ingest_file
+from onestory.exchange.mapping import load_layouts
 from onestory.sharing.accounts import create_account
 from onestory.sharing.tables import Organisation, UserAccount
 
@@ -88,3 +95,37 @@ def ensure_demo_accounts(session: Session, data_dir: Path) -> list[DemoSignIn]:
     store.write_text(json.dumps([s.__dict__ for s in sign_ins], indent=2) + "\n", encoding="utf-8")
     store.chmod(0o600)
     return sign_ins
+
+
+EVENTS_FILE = "events.jsonl"
+
+
+def ingest_world(
+    sessions: Sessions, world: Path, *, actor: str, bar: Callable[[], Progress]
+) -> list[FileSummary]:
+    """Take every agency extract in ``world``, then its events, through the bulk ingest.
+
+    Extracts go first so that the records are there when the events that refer to them arrive;
+    each file shows a progress bar made by ``bar``.
+    """
+    files: list[tuple[str, str | None, Path]] = [
+        (layout.agency_kind, layout.name, world / layout.file_name)
+        for layout in load_layouts().values()
+        if (world / layout.file_name).exists()
+    ]
+    files.append((EVENTS, None, world / EVENTS_FILE))
+    summaries = []
+    for agency, layout, path in files:
+        with bar() as progress:
+            task = progress.add_task(f"Ingesting {path.name}", total=path.stat().st_size)
+            summaries.append(
+                ingest_file(
+                    sessions,
+                    agency,
+                    path,
+                    actor=actor,
+                    layout=layout,
+                    progress=partial(progress.advance, task),
+                )
+            )
+    return summaries

@@ -10,7 +10,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from onestory.cli import main
-from onestory.exchange.tables import StoredEvent
+from onestory.exchange.tables import AgencyRecord, StoredEvent
 from onestory.sharing.passwords import verify_password
 from onestory.sharing.tables import UserAccount
 from onestory.store import create_engine_for, session_factory
@@ -36,6 +36,18 @@ def test_demo_builds_a_world_and_reuses_it(
     with session_factory(engine)() as session:
         events = session.scalar(select(func.count()).select_from(StoredEvent))
         assert events and events > 40
+        # Every agency's extract came in through the exchange.
+        query = select(AgencyRecord.layout, func.count()).group_by(AgencyRecord.layout)
+        records: dict[str, int] = {layout: n for layout, n in session.execute(query)}
+        assert set(records) == {
+            "police-suspects",
+            "police-victims",
+            "cps-cases",
+            "court-cases",
+            "prison-custody",
+            "probation-orders",
+            "education-learning",
+        }
         police = session.scalar(select(UserAccount).where(UserAccount.role == "police_officer"))
         assert police is not None and police.organisation is not None
         password = next(s["password"] for s in sign_ins if s["role"] == "police_officer")
@@ -44,8 +56,12 @@ def test_demo_builds_a_world_and_reuses_it(
     assert main(["demo", "--people", "40", "--no-serve"]) == 0
     second = capsys.readouterr().out
     assert "Using the synthetic world already in" in second
-    assert f"0 loaded, {events} already held" in second
+    # Every file is recognised by its hash and nothing is taken twice.
+    assert second.count("(taken before)") == 8
     assert json.loads((tmp_path / "demo-sign-ins.json").read_text()) == sign_ins
     with session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(StoredEvent)) == events
+        assert session.scalar(select(func.count()).select_from(AgencyRecord)) == sum(
+            records.values()
+        )
     engine.dispose()

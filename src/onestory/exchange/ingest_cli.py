@@ -14,18 +14,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from sqlalchemy import func, select
 
-from onestory.clitools import CommandError, console, open_database
+from onestory.clitools import CommandError, bytes_bar, console, open_database
 from onestory.config import get_settings
 from onestory.exchange.ingest import (
     DEFAULT_CHUNK,
@@ -59,17 +51,6 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
-def _bytes_bar() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
-
-
 def ingest(
     agency: Annotated[
         str,
@@ -94,16 +75,15 @@ def ingest(
             raise CommandError(f"{path}: no such file")
     sessions = session_factory(open_database(get_settings()))
     if agency == EVENTS:
-        # Events reach the same subscribers as through the API (the victims' timeline).
-        from onestory.exchange.intake import subscribe
-        from onestory.victims import timeline
+        # Events reach the same subscribers as through the API (victims' timelines, webhooks).
+        from onestory.sharing.policy import load_policies
+        from onestory.subscribers import connect_event_subscribers
 
-        timeline.check_rules()
-        subscribe(timeline.on_event)
+        connect_event_subscribers(load_policies(get_settings().policies_dir))
     actor = cli_actor()
     quarantined_files: list[FileSummary] = []
     for path in files:
-        with _bytes_bar() as progress:
+        with bytes_bar() as progress:
             task = progress.add_task(f"Ingesting {path.name}", total=path.stat().st_size)
             try:
                 summary = ingest_file(

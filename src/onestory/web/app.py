@@ -24,7 +24,6 @@ from onestory.exchange import ingest_web as exchange_ingest_web
 from onestory.exchange import records_api as exchange_records_api
 from onestory.exchange import webhooks as exchange_webhooks
 from onestory.exchange import webhooks_api as exchange_webhooks_api
-from onestory.exchange.intake import subscribe
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
@@ -33,6 +32,7 @@ from onestory.notify import worker as notify_worker
 from onestory.notify.channels import channel_from_settings
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
+from onestory.subscribers import connect_event_subscribers
 from onestory.victims import agency_web as victims_agency_web
 from onestory.victims import api as victims_api
 from onestory.victims import complaints_web as victims_complaints_web
@@ -101,14 +101,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     production = settings.env == "production"
     # Victims' Code rules and the message channel are checked now, like the policies: a broken
     # rule file or a channel missing its settings stops start-up rather than the first event.
-    victims_timeline.check_rules()
+    connect_event_subscribers(policies)
     channel = channel_from_settings(settings)
-    # What happens when an event arrives or a message is delivered: victims' timelines and
-    # duty clocks follow the agencies' events, and a delivered message meets its duty.
-    subscribe(victims_timeline.on_event)
-    # ...and agency systems subscribed to an event type get it by webhook, where the rules allow.
-    exchange_webhooks.use_policies(policies)
-    subscribe(exchange_webhooks.on_event)
+    # A delivered message meets the duty it was sent for.
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
     for prefix in ("victims", "exchange", "linkage"):
         if prefix not in templating_prefixes():
