@@ -14,7 +14,7 @@ every problem found in it, and a person corrects and resubmits it (``resubmit``)
 it (``withdraw``).
 
 Common-model events (synth's ``events.jsonl``, an agency system's batch) come in the same way,
-as the pseudo-layout ``events``: each line goes through ``intake.receive_event``, which
+as the pseudo-layout ``events``: each chunk goes through ``intake.receive_events``, which
 validates, deduplicates by event id, ledgers and tells the subscribers (the victims' timeline).
 """
 
@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onestory.exchange import mapping
-from onestory.exchange.intake import IntakeError, receive_event
+from onestory.exchange.intake import IntakeError, receive_event, receive_events
 from onestory.exchange.mapping import Mapped, PersonColumns, Problem, Rejected, SourceRow
 from onestory.exchange.tables import (
     COMPLETE,
@@ -549,16 +549,19 @@ def _store_events(
     lock_for_append(session)
     counts = _Counts()
     bad: list[tuple[SourceRow, list[dict[str, Any]]]] = []
+    readable = []
     for row in chunk:
         if row.fields is None:
             bad.append((row, [_decode_problem(row).as_dict()]))
-            continue
-        try:
-            _, created = receive_event(session, row.fields, actor_id=actor, actor_org=actor_org)
-        except IntakeError as exc:
-            bad.append((row, [_event_problem(exc)]))
-            continue
-        if created:
+        else:
+            readable.append(row)
+    outcomes = receive_events(
+        session, [row.fields or {} for row in readable], actor_id=actor, actor_org=actor_org
+    )
+    for row, outcome in zip(readable, outcomes, strict=True):
+        if isinstance(outcome, IntakeError):
+            bad.append((row, [_event_problem(outcome)]))
+        elif outcome[1]:
             counts.accepted += 1
         else:
             counts.duplicate += 1

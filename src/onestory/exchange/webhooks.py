@@ -161,6 +161,7 @@ def create_subscription(
     one an agreement could let its role read for ``purpose``; otherwise no event of it could
     ever be delivered, and saying so now is kinder than silence later. The caller commits.
     """
+    session.info.pop(_ACTIVE, None)
     if format not in FORMATS:
         raise WebhookError(f"format must be one of {', '.join(FORMATS)}", where="format")
     if purpose not in set(Purpose):
@@ -254,6 +255,7 @@ def delete_subscription(
     subscription = subscription_of(session, client, subscription_id)
     if not subscription.active:
         return subscription
+    session.info.pop(_ACTIVE, None)
     now = utcnow()
     # Write first (SQLite takes its write lock here), then ledger.
     session.execute(
@@ -321,15 +323,32 @@ def _current_policies() -> PolicySet:
     return _policies
 
 
-def on_event(session: Session, event: EventEnvelope[Any]) -> None:
-    """Intake subscriber: queue the event for every active subscription the rules allow."""
-    subscriptions = [
-        s
-        for s in session.scalars(
+# session.info key: (the transaction, its active subscriptions), so that a bulk file's events
+# ask the database once per chunk, not once each.
+_ACTIVE = "onestory.webhooks.active"
+
+
+def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
+    transaction = session.get_transaction()
+    cached = session.info.get(_ACTIVE)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return list(cached[1])
+    active = list(
+        session.scalars(
             select(WebhookSubscription)
             .where(WebhookSubscription.active.is_(True))
             .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
         )
+    )
+    session.info[_ACTIVE] = (transaction, active)
+    return active
+
+
+def on_event(session: Session, event: EventEnvelope[Any]) -> None:
+    """Intake subscriber: queue the event for every active subscription the rules allow."""
+    subscriptions = [
+        s
+        for s in _active_subscriptions(session)
         if event.event_type in s.event_types and s.api_client.revoked_at is None
     ]
     if not subscriptions:
