@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-29 18:09:36.546591
+Create Date: 2026-11-29 18:48:35.385733
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,400 @@
+"""The Algorithmic Transparency Record of the person linkage, written from what is stored.
+
+The UK Algorithmic Transparency Recording Standard (ATRS, v3.0) asks public bodies to publish,
+for each algorithmic tool that affects the public, a Tier 1 overview for everyone and Tier 2
+detail: owner and responsibility, description and rationale, the decision-making process and
+human oversight, the data, and risks and mitigations. Every number in this record is read from
+the database (the trained model's m and u probabilities, the blocking rules, the runs, the
+review queue) or from the benchmark's results file; where something was not measured the record
+says so rather than filling the gap with prose.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onestory.exchange.tables import AgencyRecord
+from onestory.linkage import index
+from onestory.linkage.model import LINK_COLUMNS
+from onestory.linkage.tables import (
+    ACTIVE,
+    ALWAYS,
+    NEVER,
+    LinkageRun,
+    LinkOverride,
+    Person,
+    PersonChange,
+)
+from onestory.sharing.policy import PolicySet
+from onestory.sharing.vocabulary import Action, RecordKind
+from onestory.store.base import utcnow
+
+STANDARD_VERSION = "3.0"
+SECTIONS = (
+    "Metadata",
+    "Tier 1: overview",
+    "Tier 2, section 1: owner and responsibility",
+    "Tier 2, section 2: description and rationale",
+    "Tier 2, section 3: decision-making process and human oversight",
+    "Tier 2, section 4: data",
+    "Tier 2, section 5: technical specification",
+    "Tier 2, section 6: measured accuracy",
+    "Tier 2, section 7: risks, mitigations and impact assessments",
+)
+BENCH_RESULTS = Path("bench/results/linkage.json")
+
+
+def _md(text: Any) -> str:
+    """A value safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    head = list(head)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _probability(value: Any) -> str:
+    return "not estimated" if value is None else f"{float(value):.6g}"
+
+
+def _weight(m: Any, u: Any) -> str:
+    if m is None or u is None or not float(m) or not float(u):
+        return "n/a"
+    return f"{math.log2(float(m) / float(u)):+.2f}"
+
+
+def build_record(
+    session: Session,
+    *,
+    policies: PolicySet | None = None,
+    bench_results: Path = BENCH_RESULTS,
+    now: datetime | None = None,
+) -> str:
+    """The record as Markdown, every section filled from the database and the results file."""
+    now = now or utcnow()
+    stored = index.latest_model(session)
+    document: Mapping[str, Any] = stored.settings if stored else {}
+    splink: Mapping[str, Any] = document.get("settings", {})
+    records = int(session.scalar(select(func.count()).select_from(AgencyRecord)) or 0)
+    by_source = session.execute(
+        select(AgencyRecord.agency, AgencyRecord.kind, func.count())
+        .group_by(AgencyRecord.agency, AgencyRecord.kind)
+        .order_by(AgencyRecord.agency, AgencyRecord.kind)
+    ).all()
+    active = int(
+        session.scalar(select(func.count()).select_from(Person).where(Person.status == ACTIVE)) or 0
+    )
+    changes: dict[str, int] = {
+        kind: int(n)
+        for kind, n in session.execute(
+            select(PersonChange.kind, func.count()).group_by(PersonChange.kind)
+        )
+    }
+    rules: dict[str, int] = {
+        rule: int(n)
+        for rule, n in session.execute(
+            select(LinkOverride.rule, func.count()).group_by(LinkOverride.rule)
+        )
+    }
+    reviews = index.review_counts(session)
+    last_run = session.scalars(
+        select(LinkageRun)
+        .where(LinkageRun.finished_at.is_not(None))
+        .order_by(LinkageRun.id.desc())
+        .limit(1)
+    ).first()
+    lines: list[str] = [
+        "# Algorithmic Transparency Record: OneStory person linkage",
+        "",
+        f"## {SECTIONS[0]}",
+        "",
+        *_table(
+            ["Field", "Value"],
+            [
+                ("Name", "OneStory person linkage (the person index)"),
+                (
+                    "Standard version",
+                    f"Algorithmic Transparency Recording Standard {STANDARD_VERSION}",
+                ),
+                ("Record generated", now.strftime("%Y-%m-%d %H:%M UTC")),
+                ("Model version", stored.version if stored else "no model trained yet"),
+                (
+                    "Model trained",
+                    stored.trained_at.strftime("%Y-%m-%d %H:%M UTC") if stored else "never",
+                ),
+                (
+                    "Generated by",
+                    "`onestory linkage report`, from the database; not edited by hand",
+                ),
+            ],
+        ),
+        "",
+        f"## {SECTIONS[1]}",
+        "",
+        "Police, prosecutors, courts, prisons, probation and education providers each keep their "
+        "own records about a person, under their own reference numbers and with their own "
+        "spellings. OneStory uses a statistical model to suggest which records from different "
+        "agencies are about the same person, so that staff allowed to see them can see them "
+        "together. The model gives each pair of records a score from how well names, dates of "
+        "birth, sex, postcodes and identifiers agree. Pairs with a high score are linked; pairs "
+        "the model is unsure of are shown to a person, who decides. The model makes no decision "
+        "about anyone's case: it only says which records belong together, and every link can be "
+        "explained and corrected.",
+        "",
+        f"Today the index holds {records:,} agency records grouped into {active:,} people.",
+        "",
+        f"## {SECTIONS[2]}",
+        "",
+        *_table(
+            ["Field", "Value"],
+            [
+                ("Organisation", "The organisation operating this OneStory installation"),
+                ("Team", "The OneStory linkage team (model, review queue and this record)"),
+                ("Senior responsible owner", "Named by the operating organisation"),
+                ("External supplier", "None: open-source software (OneStory, Splink)"),
+                (
+                    "Who may see linked records",
+                    ", ".join(_readers(policies)) if policies else "see policies/*.yaml",
+                ),
+            ],
+        ),
+        "",
+        f"## {SECTIONS[3]}",
+        "",
+        "Without linkage each agency sees only its own part of a person's story, and staff "
+        "re-key or telephone to find the rest. Exact matching on identifiers misses people "
+        "whose records carry none in common (most victims and many defendants), and matching "
+        "on names alone links strangers. A probabilistic (Fellegi-Sunter) model weighs each "
+        "piece of evidence by how often it agrees for the same person (m) and by chance (u), "
+        "and its reasons can be shown field by field.",
+        "",
+        f"Thresholds: pairs with a match probability of at least {index.LINK_THRESHOLD} are "
+        f"linked automatically; pairs from {index.REVIEW_FROM} up to {index.LINK_THRESHOLD} go "
+        f"to human review (at most {index.REVIEW_LIMIT:,} new pairs per run); pairs below "
+        f"{index.REVIEW_FROM} are not linked.",
+        "",
+        f"## {SECTIONS[4]}",
+        "",
+        "- Each linkage run groups records into people; person ids stay the same from run to "
+        "run. When a run finds that two people are one, the older id survives (a merge); when "
+        "it finds one person is two, the larger part keeps the id (a split). Both are recorded "
+        "and shown on the person's page.",
+        "- Uncertain pairs are queued for review. A reviewer sees both records side by side "
+        "and the model's explanation (each comparison's level and weight) and decides "
+        '"same person" or "different people", with a reason. The decision becomes an override '
+        "that every later run obeys.",
+        "- Every link change, every override and every view of a person's records is written "
+        "to OneStory's tamper-evident ledger.",
+        "",
+        *_table(
+            ["Measure", "Count"],
+            [
+                ("Pairs waiting for review", reviews["open"]),
+                ("Pairs decided as the same person", reviews["accepted"]),
+                ("Pairs decided as different people", reviews["rejected"]),
+                ('"Always" overrides in force', rules.get(ALWAYS, 0)),
+                ('"Never" overrides in force', rules.get(NEVER, 0)),
+                ("Merges recorded", changes.get("merged", 0)),
+                ("Splits recorded", changes.get("split", 0)),
+            ],
+        ),
+        "",
+    ]
+    if last_run is not None:
+        lines += [
+            f"Last run: {last_run.kind}, finished "
+            f"{last_run.finished_at.strftime('%Y-%m-%d %H:%M UTC') if last_run.finished_at else ''}"
+            f"; counts: {json.dumps(last_run.counts.get('persons_created', 0))} people created, "
+            f"{last_run.counts.get('merged', 0)} merges, {last_run.counts.get('split', 0)} "
+            f"splits, {last_run.counts.get('review_added', 0)} pairs queued for review.",
+            "",
+        ]
+    lines += [
+        f"## {SECTIONS[5]}",
+        "",
+        "Sources: the records agencies send to OneStory (bulk files and the API), one row per "
+        "agency record. Records held now, by agency and kind:",
+        "",
+        *_table(["Agency", "Kind of record", "Records"], by_source),
+        "",
+        "Columns the model reads: "
+        + ", ".join(f"`{c}`" for c in LINK_COLUMNS)
+        + ". Nothing else in the record (offences, case details) is used.",
+        "",
+        "Retention: linked records are kept as long as the agreement they were shared under "
+        "allows, and the links go with them. " + _retention(policies),
+        "",
+        f"## {SECTIONS[6]}",
+        "",
+    ]
+    lines += _technical(stored is not None, document, splink)
+    lines += ["", f"## {SECTIONS[7]}", "", *_accuracy(bench_results), ""]
+    lines += [
+        f"## {SECTIONS[8]}",
+        "",
+        *_table(
+            ["Risk", "Mitigation"],
+            [
+                (
+                    "Two people wrongly linked (a false merge): one person's history shown "
+                    "to staff working on another",
+                    f"Automatic links only at probability >= "
+                    f'{index.LINK_THRESHOLD}; uncertain pairs reviewed; a "never" decision is '
+                    "obeyed by every later run even when other links would chain the two together",
+                ),
+                (
+                    "One person's records not linked (a missed link)",
+                    "Several blocking rules, each covering a kind of noise (nicknames, swapped "
+                    "names, transposed dates, old addresses); reviewers can join records with "
+                    '"always"',
+                ),
+                (
+                    "Poorer accuracy for some groups (e.g. names transliterated in several ways)",
+                    "Measured accuracy is published below when the benchmark has been run; "
+                    "explanations let reviewers see which field drove a decision",
+                ),
+                (
+                    "Linked records seen by people with no need",
+                    "Every view is authorised by the data-sharing agreements for a stated purpose "
+                    "and written to the tamper-evident ledger",
+                ),
+                (
+                    "Person ids changing under staff",
+                    "Ids are stable across runs; merges and "
+                    "splits are recorded and a merged id leads to the surviving person",
+                ),
+            ],
+        ),
+        "",
+        "Impact assessments: a Data Protection Impact Assessment and an Equality Impact "
+        "Assessment are the operating organisation's to complete and link here.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _readers(policies: PolicySet) -> list[str]:
+    found = sorted(
+        {
+            f"{p.role.value} ({p.purpose.value.replace('_', ' ')})"
+            for p in policies.matrix()
+            if p.allowed and p.action == Action.READ and p.record_kind == RecordKind.PERSON
+        }
+    )
+    return found or ["nobody (no agreement grants it)"]
+
+
+def _retention(policies: PolicySet | None) -> str:
+    if policies is None:
+        return "See the retention of each agreement in policies/*.yaml."
+    periods = sorted(
+        {
+            f"{a.id}: {a.retention.period}"
+            for a in policies.agreements
+            if any(RecordKind.PERSON in g.record_kinds for g in a.grants)
+        }
+    )
+    return "Agreements covering person records and their retention: " + "; ".join(periods) + "."
+
+
+def _technical(trained: bool, document: Mapping[str, Any], splink: Mapping[str, Any]) -> list[str]:
+    if not trained:
+        return ["No model has been trained yet: run `onestory linkage run`."]
+    prior = splink.get("probability_two_random_records_match")
+    lines = [
+        f"Model: Splink (Fellegi-Sunter), link type `{splink.get('link_type')}`, trained without "
+        f"labels on {document.get('rows', 0):,} records (seed {document.get('seed')}; "
+        f"{document.get('seconds', 0)} s): u by random sampling, m by expectation maximisation, "
+        f"the prior from deterministic rules.",
+        "",
+        f"Prior probability that two random records are the same person: {_probability(prior)}.",
+        "",
+        "Blocking rules (which pairs are compared at all):",
+        "",
+    ]
+    for rule in splink.get("blocking_rules_to_generate_predictions", []):
+        text = rule.get("blocking_rule") if isinstance(rule, dict) else rule
+        lines.append(f"- `{text}`")
+    lines += [
+        "",
+        "Comparisons, with the trained m and u probabilities of each level and the match "
+        "weight log2(m/u) a pair at that level receives:",
+        "",
+    ]
+    for comparison in splink.get("comparisons", []):
+        name = comparison.get("output_column_name") or comparison.get("comparison_description")
+        lines += [f"### Comparison: {name}", ""]
+        rows = []
+        for level in comparison.get("comparison_levels", []):
+            if level.get("is_null_level"):
+                rows.append((level.get("label_for_charts", ""), "null level", "", "0 (ignored)"))
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            rows.append((level.get("label_for_charts", ""), _probability(m), _probability(u),
+                         _weight(m, u)))  # fmt: skip
+        lines += [*_table(["Level", "m", "u", "Match weight"], rows), ""]
+    return lines
+
+
+def _accuracy(path: Path) -> list[str]:
+    if not path.exists():
+        return [
+            f"Not measured: no benchmark results were found at `{path}`. Run the linkage "
+            "benchmark to measure precision, recall and F1 against a synthetic world's ground "
+            "truth, then generate this record again."
+        ]
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        return [f"Not measured: the benchmark results at `{path}` could not be read ({exc})."]
+    flat = list(_flatten(results))
+    lines = [
+        f"From `{path}` (the linkage benchmark against labelled data and synthetic worlds' "
+        "ground truth):",
+        "",
+    ]
+    measured_at = results.get("threshold_match_probability") if isinstance(results, dict) else None
+    if measured_at is not None and float(measured_at) != index.LINK_THRESHOLD:
+        lines += [
+            f"Note: these figures were measured at match probability {measured_at}; the person "
+            f"index links automatically at {index.LINK_THRESHOLD}. Precision and recall at the "
+            "index's own threshold have not been measured.",
+            "",
+        ]
+    return [*lines, *_table(["Measure", "Value"], flat)]
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _flatten(inner, f"{prefix}[{i}]")
+    else:
+        yield prefix, f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def write_record(
+    session: Session,
+    out: Path,
+    *,
+    policies: PolicySet | None = None,
+    bench_results: Path = BENCH_RESULTS,
+) -> Path:
+    """Write the record to ``out``; the path written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = build_record(session, policies=policies, bench_results=bench_results)
+    out.write_text(text + "\n", encoding="utf-8")
+    return out
