@@ -116,6 +116,7 @@ def demo(
     from onestory.demo import ensure_demo_accounts, ingest_world
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
+    from onestory.linkage.cli import link_everyone, run_table
     from onestory.sharing.policy import load_policies
     from onestory.store import session_factory
     from onestory.subscribers import connect_event_subscribers
@@ -141,6 +142,8 @@ def demo(
         session.commit()
     summaries = ingest_world(sessions, world, actor="system:demo", bar=bytes_bar)
     console.print(_ingest_table(summaries))
+    # One person across agencies: the first run trains the model; later runs keep people's ids.
+    console.print(run_table(link_everyone(sessions, actor="system:demo")))
     with sessions() as session:
         signer = load_or_create_signer(data_dir, settings.ledger_origin)
         checkpoint = cut_checkpoint(session, signer)
@@ -163,7 +166,10 @@ def demo(
         "Try Tell us once: sign in as victim@demo.onestory.test and go to /tell-us to tell a "
         "story; then sign in as police@, witness-care@ or victim-support@demo.onestory.test and "
         "open /worklist. Messages to victims are written to "
-        f"{data_dir / 'outbox'} (set ONESTORY_NOTIFY_CHANNEL to send them for real)."
+        f"{data_dir / 'outbox'} (set ONESTORY_NOTIFY_CHANNEL to send them for real). "
+        "As police@demo.onestory.test: /linkage/review for pairs of records the model was "
+        "unsure of (each opens a person's records from every agency at /people/<id>), "
+        "/quarantine for rows an extract could not give, /ingest to send a file."
     )
     if serve:
         _serve(settings, engine)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from onestory.cli import main
 from onestory.exchange.tables import AgencyRecord, StoredEvent
+from onestory.linkage.tables import Person, PersonMember
 from onestory.sharing.passwords import verify_password
 from onestory.sharing.tables import UserAccount
 from onestory.store import create_engine_for, session_factory
@@ -39,6 +40,12 @@ def test_demo_builds_a_world_and_reuses_it(
         # Every agency's extract came in through the exchange.
         query = select(AgencyRecord.layout, func.count()).group_by(AgencyRecord.layout)
         records: dict[str, int] = {layout: n for layout, n in session.execute(query)}
+        # ...and was linked into people, each with records from more than one agency.
+        people = session.scalar(select(func.count()).select_from(Person))
+        assert people and people < sum(records.values())
+        assert session.scalar(select(func.count()).select_from(PersonMember)) == sum(
+            records.values()
+        )
         assert set(records) == {
             "police-suspects",
             "police-victims",

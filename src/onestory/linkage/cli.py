@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from onestory.clitools import CommandError, console, open_database, progress_bar
 from onestory.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from onestory.linkage.index import RunSummary
 
 ACTOR = "system:linkage-cli"
 
@@ -26,10 +31,19 @@ def run_command(
     ] = False,
 ) -> None:
     """Link every agency record into the person index (training a model if there is none)."""
-    from onestory.linkage import index
     from onestory.store import session_factory
 
     sessions = session_factory(open_database(get_settings()))
+    console.print(run_table(link_everyone(sessions, actor=ACTOR, retrain=retrain)))
+
+
+def link_everyone(
+    sessions: sessionmaker[Session], *, actor: str, retrain: bool = False
+) -> RunSummary:
+    """``index.run`` with a progress bar by stage; a failure is a ``CommandError``."""
+    # Imported here: Splink and pandas take a second to load, which no other command needs.
+    from onestory.linkage import index
+
     with progress_bar() as progress:
         task = progress.add_task("Linking", total=len(index.RUN_STAGES))
 
@@ -37,9 +51,13 @@ def run_command(
             progress.update(task, advance=1, description=stage)
 
         try:
-            summary = index.run(sessions, actor=ACTOR, retrain=retrain, progress=step)
+            return index.run(sessions, actor=actor, retrain=retrain, progress=step)
         except index.LinkageError as exc:
             raise CommandError(str(exc)) from exc
+
+
+def run_table(summary: RunSummary) -> Table:
+    """What a linkage run did, as a table."""
     table = Table(title=f"Linkage run {summary.run_id} ({summary.seconds:.1f} s)")
     table.add_column("")
     table.add_column("", justify="right")
@@ -57,7 +75,7 @@ def run_command(
     ]
     for label, value in rows:
         table.add_row(label, value)
-    console.print(table)
+    return table
 
 
 @linkage_app.command("review")

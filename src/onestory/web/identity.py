@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from onestory.sharing.identity_tables import WebSession, hash_session_token
 from onestory.sharing.tables import UserAccount
@@ -137,7 +137,10 @@ def _load_user(request: Request, session: Session) -> UserAccount | None:
     if row is None or not is_live(row, moment):
         request.session.pop(TOKEN_KEY, None)
         return None
-    user = session.get(UserAccount, row.user_account_id)
+    # The organisation comes with it: the page header shows staff their agency's pages.
+    user = session.get(
+        UserAccount, row.user_account_id, options=[joinedload(UserAccount.organisation)]
+    )
     if user is None or is_locked(user):
         return None
     if moment - row.last_seen_at >= LAST_SEEN_RESOLUTION:
