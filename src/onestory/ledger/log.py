@@ -12,10 +12,11 @@ write first — record the change, or append the access decision — then read.
 ``append_at_commit`` is for the busy paths (access decisions, consent changes, queued
 messages, received events): on SQLite it takes the append lock at once (the write lock, so the
 transaction can write at commit); on PostgreSQL only at the commit; either way it writes the
-entries in one batch when the transaction commits -- one head update and one frontier read for all of a request's entries instead of one
-each. A pending entry is written before anything reads the ledger in the same transaction (an
-ORM query of a ledger table, or ``append``), so the transaction always sees its own entries; if
-it cannot be written, the commit fails and the transaction's work is rolled back with it.
+entries in one batch when the transaction commits -- one head update and one frontier read
+for all of a request's entries instead of one each. A pending entry is written before anything
+reads the ledger in the same transaction (an ORM query of a ledger table, or ``append``), so
+the transaction always sees its own entries; if it cannot be written, the commit fails and the
+transaction's work is rolled back with it.
 """
 
 from __future__ import annotations
