@@ -29,20 +29,36 @@ def run_command(
     retrain: Annotated[
         bool, typer.Option("--retrain", help="Train a new model even if one is stored")
     ] = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new", help="Only place the records that arrived since the last run (incremental)"
+        ),
+    ] = False,
 ) -> None:
     """Link every agency record into the person index (training a model if there is none)."""
     from onestory.store import session_factory
 
+    if new and retrain:
+        raise CommandError("--new places new records with the stored model; drop --retrain")
     sessions = session_factory(open_database(get_settings()))
-    console.print(run_table(link_everyone(sessions, actor=ACTOR, retrain=retrain)))
+    console.print(run_table(link_everyone(sessions, actor=ACTOR, retrain=retrain, new=new)))
 
 
 def link_everyone(
-    sessions: sessionmaker[Session], *, actor: str, retrain: bool = False
+    sessions: sessionmaker[Session], *, actor: str, retrain: bool = False, new: bool = False
 ) -> RunSummary:
-    """``index.run`` with a progress bar by stage; a failure is a ``CommandError``."""
+    """``index.run`` (or, with ``new``, ``index.link_arrivals``) with a progress bar by stage;
+    a failure is a ``CommandError``."""
     # Imported here: Splink and pandas take a second to load, which no other command needs.
     from onestory.linkage import index
+
+    if new:
+        with console.status("Placing the records that arrived since the last run"):
+            try:
+                return index.link_arrivals(sessions, actor=actor)
+            except index.LinkageError as exc:
+                raise CommandError(str(exc)) from exc
 
     with progress_bar() as progress:
         task = progress.add_task("Linking", total=len(index.RUN_STAGES))

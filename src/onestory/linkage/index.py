@@ -830,6 +830,21 @@ def link_new(
     return summary
 
 
+def unlinked_records(session: Session) -> list[str]:
+    """The agency records no person holds yet: those that arrived since the last run."""
+    linked = select(PersonMember.record_id).where(PersonMember.record_id == AgencyRecord.id)
+    return list(session.scalars(select(AgencyRecord.id).where(~linked.exists())))
+
+
+def link_arrivals(sessions: sessionmaker[Session], *, actor: str) -> RunSummary:
+    """``link_new`` for every record that arrived since the last run (nothing to do is fine)."""
+    with sessions() as session:
+        arrived = unlinked_records(session)
+    if not arrived:
+        return RunSummary(kind=INCREMENTAL)
+    return link_new(sessions, arrived, actor=actor)
+
+
 def _no_pairs() -> pd.DataFrame:
     return pd.DataFrame(
         {"record_id_l": [], "record_id_r": [], "match_weight": [], "match_probability": []}
