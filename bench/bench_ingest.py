@@ -14,7 +14,7 @@ For a synthetic world of ``--people`` people, measured side by side in one run o
    ``agency_record`` table in transactions of ``--chunk`` rows (no mapping, no duplicate check,
    no ledger);
 4. events: the first ``--events`` common-model events of the world's ``events.jsonl`` through
-   ``ingest_file`` (``intake.receive_event`` each: validation, duplicate check, ledger, and
+   ``ingest_file`` (``intake.receive_events`` per chunk: validation, duplicate check, ledger, and
    with the victims' timeline subscribed, as ``onestory ingest events`` runs it), against the
    demo's plain loader (``exchange.loader.load_events``: validation and ledger, no
    subscribers), each on a fresh database.
@@ -250,8 +250,9 @@ def write_results(report: dict[str, Any]) -> None:
         "# Bulk ingest",
         "",
         f"`bench/bench_ingest.py --people {report['people']} --seed {report['seed']} --chunk "
-        f"{report['chunk']} --events {report['events']}` on {m['cpu_count']} CPUs (shared with "
-        f"other work while measured), Python {m['python']}, {m['date']}.",
+        f"{report['chunk']} --events {report['events']}` on {m['cpu_count']} CPUs"
+        + (f" (load average {m['load_average']} when it ended)" if "load_average" in m else "")
+        + f", Python {m['python']}, {m['date']}.",
         "",
         "## Agency files: the pipeline against the mapping alone and plain inserts",
         "",
@@ -304,13 +305,12 @@ def write_results(report: dict[str, Any]) -> None:
             )
     lines += [
         "",
-        "## Events: through `receive_event` against the plain loader",
+        "## Events: through `receive_events` against the plain loader",
         "",
-        "`receive_event` takes one event at a time (a primary-key read for the duplicate "
-        "check, then a flush of the event and its person references), where the loader checks "
-        "a whole batch with one query and flushes once; the ledger entries are batched per "
-        "chunk either way. The loader stops at the first bad event and runs no subscribers; "
-        "ingest quarantines it and goes on.",
+        "`receive_events` takes a chunk at a time (one lookup of the ids already held and one "
+        "flush per chunk, as the loader does), then runs the subscribers event by event; the "
+        "ledger entries are batched per chunk either way. The loader stops at the first bad "
+        "event and runs no subscribers; ingest quarantines it and goes on.",
         "",
         "| database | events | plain loader events/s | ingest events/s | ingest with the "
         "victims' timeline events/s |",
@@ -362,6 +362,7 @@ def main() -> int:
                 "cpu_count": os.cpu_count(),
                 "python": platform.python_version(),
                 "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "load_average": round(os.getloadavg()[0], 2),
             },
             "mapping_only": mapped,
             "results": results,
