@@ -3,8 +3,8 @@
 Usage: python append_worker.py DATABASE_URL WORKER TRANSACTIONS
 Each transaction adds an organisation and appends its entry (the change and its entry commit
 together); every fifth transaction is rolled back instead, to show rollbacks leave no gap.
-Odd-numbered workers queue their entry for the commit (``append_at_commit``, which on
-PostgreSQL locks the head only then) instead of appending at once.
+Odd-numbered workers queue their entry for the commit (``append_at_commit``) instead of
+appending at once.
 """
 
 from __future__ import annotations

@@ -10,13 +10,12 @@ locked" if another writer committed in between (SQLite cannot upgrade a stale re
 write first — record the change, or append the access decision — then read.
 
 ``append_at_commit`` is for the busy paths (access decisions, consent changes, queued
-messages, received events): on SQLite it takes the append lock at once (the write lock, so the
-transaction can write at commit); on PostgreSQL only at the commit; either way it writes the
-entries in one batch when the transaction commits -- one head update and one frontier read
-for all of a request's entries instead of one each. A pending entry is written before anything
-reads the ledger in the same transaction (an ORM query of a ledger table, or ``append``), so
-the transaction always sees its own entries; if it cannot be written, the commit fails and the
-transaction's work is rolled back with it.
+messages, received events): it takes the append lock at once, so the transaction is ordered and
+on SQLite holds the write lock, but writes the entries in one batch when the transaction
+commits -- one head update and one frontier read for all of a request's entries instead of one
+each. A pending entry is written before anything reads the ledger in the same transaction (an
+ORM query of a ledger table, or ``append``), so the transaction always sees its own entries; if
+it cannot be written, the commit fails and the transaction's work is rolled back with it.
 """
 
 from __future__ import annotations
@@ -156,16 +155,8 @@ def append_at_commit(
     subjects: Sequence[Subject] = (),
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Queue an entry, written with the transaction's others in one batch at commit.
-
-    On SQLite the append lock is taken now, since a transaction that reads first and writes at
-    commit may be refused (see above). PostgreSQL has no such limit, so there the head row is
-    locked only when the batch is written, just before the commit: other requests' reads and
-    page rendering go on meanwhile, and sequence numbers still follow commit order because the
-    row lock is held until the commit.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        lock_for_append(session)
+    """Take the append lock now and write the entry with the transaction's others at commit."""
+    lock_for_append(session)
     entry = NewEntry(entry_type, actor, actor_org, purpose, tuple(subjects), payload)
     session.info.setdefault(_PENDING, []).append(entry)
 
