@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     notify_interval: float = Field(
         default=5.0, ge=0, description="Seconds between delivery runs in the server; 0 = never"
     )
+    max_upload_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=1,
+        description="The largest file an agency may send through the upload page or API",
+    )
     webhook_interval: float = Field(
         default=5.0,
         ge=0,

@@ -44,6 +44,7 @@ ORGANISATIONS = (
     ("POL01", "Metropolitan Police Service", "police"),
     ("POL04", "Lancashire Constabulary", "police"),
     ("CPS-LN", "CPS London North", "cps"),
+    ("CPS-NW", "CPS North West", "cps"),
     ("EDU1", "Prison College", "education"),
 )
 ACCOUNTS = (
@@ -62,7 +63,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def app(engine: Engine, tmp_path: Path) -> FastAPI:
-    settings = Settings(env="test", data_dir=tmp_path, secret_key="i" * 48, notify_interval=0)
+    settings = Settings(
+        env="test", data_dir=tmp_path, secret_key="i" * 48, notify_interval=0, webhook_interval=0
+    )
     application = create_app(settings, engine=engine)
     with application.state.sessions() as session:
         for code, name, kind in ORGANISATIONS:
@@ -283,7 +286,7 @@ def api_key(app: FastAPI, org: str, role: str, scopes: list[str]) -> dict[str, s
 def test_an_agency_system_posts_a_file_and_reads_its_quarantine(
     app: FastAPI, client: PageCheckingClient, world: Path
 ) -> None:
-    headers = api_key(app, "CPS-LN", "cps_prosecutor", ["create:person", "read:person"])
+    headers = api_key(app, "CPS-LN", "cps_prosecutor", ["create:person", "read:quarantined_row"])
     cases = json.loads((world / "cps.json").read_text(encoding="utf-8"))
     for case in cases:
         case["cpsArea"] = "CPS-LN"
@@ -306,7 +309,7 @@ def test_an_agency_system_posts_a_file_and_reads_its_quarantine(
     assert all(p["fix"] for r in rows for p in r["problems"])
 
     # Another organisation's key: the file is not there for it.
-    other = api_key(app, "POL01", "police_officer", ["create:person", "read:person"])
+    other = api_key(app, "POL01", "police_officer", ["create:person", "read:quarantined_row"])
     assert client.get(f"/api/ingest/files/{summary['id']}", headers=other).status_code == 404
     assert client.get(f"/api/quarantine?file={summary['id']}", headers=other).status_code == 404
     # A police key cannot send CPS files; a key without the scope cannot send at all.
@@ -332,3 +335,32 @@ def test_an_agency_system_posts_a_csv_file(
     )
     assert posted.status_code == 201, posted.text
     assert posted.json()["accepted"] == 6 and posted.json()["rejected"] == 2
+
+
+def test_the_same_bytes_from_another_organisation_are_its_own_file(
+    app: FastAPI, client: PageCheckingClient, world: Path
+) -> None:
+    """Files are kept per sender: another CPS area sending identical bytes neither learns of
+    the first file nor resumes or writes into it."""
+    cases = json.loads((world / "cps.json").read_text(encoding="utf-8"))
+    for case in cases:
+        case["cpsArea"] = "CPS-LN"
+    body = json.dumps(cases).encode()
+    first = api_key(app, "CPS-LN", "cps_prosecutor", ["create:person", "read:quarantined_row"])
+    second = api_key(app, "CPS-NW", "cps_prosecutor", ["create:person", "read:quarantined_row"])
+    posted = client.post(
+        "/api/ingest/cps", content=body, headers={**first, "Content-Type": "application/json"}
+    )
+    assert posted.status_code == 201, posted.text
+    theirs = client.post(
+        "/api/ingest/cps", content=body, headers={**second, "Content-Type": "application/json"}
+    )
+    # A new file of the second area's own, not "already received" with the first's summary;
+    # its rows name CPS-LN as holder, so the second area may not send them: all quarantined.
+    assert theirs.status_code == 201, theirs.text
+    summary = theirs.json()
+    assert summary["id"] != posted.json()["id"] and summary["alreadyReceived"] is False
+    assert summary["accepted"] == 0 and summary["rejected"] == summary["rows"] > 0
+    assert client.get(f"/api/ingest/files/{summary['id']}", headers=first).status_code == 404
+    first_rows = client.get(f"/api/quarantine?file={posted.json()['id']}", headers=first)
+    assert len(first_rows.json()["rows"]) == posted.json()["rejected"]

@@ -9,6 +9,7 @@ is slow on purpose to make an attempt time out.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -18,10 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from onestory.config import Settings
 from onestory.domain.events import parse_event
@@ -35,6 +37,7 @@ from onestory.exchange.webhook_tables import (
     PENDING,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookSubscription,
 )
 from onestory.ledger.tables import LedgerEntry, LedgerPayload
 from onestory.sharing.authorize import Actor
@@ -104,6 +107,31 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Made-up names and what they resolve to (none: no such name); others resolve as usual.
+
+    A stand-in for DNS, so that a name can resolve to a public address, then to this machine.
+    """
+    names: dict[str, list[str]] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in names:
+            return real(host, port, *args, **kwargs)
+        if not names[host]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in names[host]
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 @pytest.fixture
@@ -495,7 +523,9 @@ def test_subscribing_says_what_is_wrong(
     status, detail = refused(wcu, format="xml")
     assert (status, detail["field"]) == (422, "format")
 
-    made = subscribe_wcu(client, wcu, receiver)
+    port = receiver.server.server_address[1]
+    with_token = f"http://hook:pw@127.0.0.1:{port}/hooks/onestory?token=s3cret#top"
+    made = subscribe_wcu(client, wcu, receiver, targetUrl=with_token)
     other = key(app, WCU, "witness_care_officer", ["read:hearing"])
     assert client.get(f"/api/subscriptions/{made['id']}", headers=other).status_code == 404
     assert (
@@ -504,11 +534,16 @@ def test_subscribing_says_what_is_wrong(
     )
     shown = client.get(f"/api/subscriptions/{made['id']}", headers=wcu).json()
     assert "secret" not in shown and shown["eventTypes"] == ["court.hearing.listed"]
-    [(entry, _)] = ledger(app, webhooks.SUBSCRIBED)
+    [(entry, subscribed)] = ledger(app, webhooks.SUBSCRIBED)
     assert entry.actor_org == WCU
+    # The ledger keeps only scheme://host:port/path: no userinfo, query or fragment.
+    assert subscribed["targetUrl"] == receiver.url
+    ledgered = json.dumps(subscribed)
+    assert all(part not in ledgered for part in ("s3cret", "hook:pw", "?token", "#top"))
 
 
-def test_target_urls_are_https_in_production() -> None:
+def test_target_urls_are_https_in_production(dns: dict[str, list[str]]) -> None:
+    dns["wcu.example.org"] = ["93.184.215.14"]
     check = webhooks.check_target_url
     assert check("https://wcu.example.org/hooks", production=True)
     assert check("http://127.0.0.1:9000/hooks", production=False)
@@ -518,6 +553,122 @@ def test_target_urls_are_https_in_production() -> None:
             check(url, production=True)
     with pytest.raises(webhooks.WebhookError, match="plain http is allowed only"):
         check("http://wcu.example.org/hooks", production=False)
+
+
+def test_in_production_a_target_must_resolve_to_public_addresses_only(
+    dns: dict[str, list[str]],
+) -> None:
+    check = webhooks.check_target_url
+    dns["internal.example.org"] = ["10.1.2.3"]
+    dns["split.example.org"] = ["93.184.215.14", "192.168.0.7"]  # every address must be public
+    dns["v6.example.org"] = ["::ffff:127.0.0.1"]
+    refused = {
+        "https://localhost/hooks": "127.0.0.1",
+        "https://2130706433/": "127.0.0.1",  # 127.0.0.1 as one number
+        "https://0x7f.1/": "127.0.0.1",  # and in hex
+        "https://100.64.0.1/": "100.64.0.1",  # carrier-grade NAT
+        "https://169.254.169.254/latest/meta-data": "169.254.169.254",  # the metadata service
+        "https://[::1]/": "::1",
+        "https://internal.example.org/hooks?token=s3cret": "10.1.2.3",
+        "https://split.example.org/": "192.168.0.7",
+        "https://v6.example.org/": "::ffff:127.0.0.1",
+    }
+    for url, address in refused.items():
+        with pytest.raises(webhooks.WebhookError) as caught:
+            check(url, production=True)
+        message = str(caught.value)
+        assert f"resolves to {address}, which is not a public address" in message, url
+        assert webhooks.redact_url(url) in message and "s3cret" not in message
+        assert caught.value.where == "targetUrl"
+    with pytest.raises(webhooks.WebhookError, match="https only"):
+        check("http://2130706433/", production=True)
+    dns["gone.example.org"] = []
+    with pytest.raises(webhooks.WebhookError, match=r"gone\.example\.org could not be resolved"):
+        check("https://gone.example.org/hooks", production=True)
+
+    dns["hooks.example.org"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
+    url = "https://hooks.example.org:8443/onestory?token=s3cret"
+    assert check(url, production=True) == url
+    # Outside production, as before: no resolving, and http to this machine for tests.
+    assert check("https://internal.example.org/hooks", production=False)
+
+
+def _retarget(app: FastAPI, url: str) -> None:
+    with app.state.sessions() as session:
+        session.execute(update(WebhookSubscription).values(target_url=url))
+        session.commit()
+
+
+def test_in_production_a_target_that_now_resolves_to_this_machine_is_not_contacted(
+    app: FastAPI,
+    client: TestClient,
+    receiver: Receiver,
+    court: Headers,
+    wcu: Headers,
+    dns: dict[str, list[str]],
+) -> None:
+    made = subscribe_wcu(client, wcu, receiver)
+    # Accepted in production while the name resolves to a public address ...
+    dns["hooks.example.org"] = ["93.184.215.14"]
+    webhooks.check_target_url("https://hooks.example.org/hooks", production=True)
+    # ... then the name is pointed at this machine, where the receiver listens (plain http,
+    # as the receiver speaks no TLS: the worker's check is about addresses, not the scheme).
+    dns["hooks.example.org"] = ["127.0.0.1"]
+    port = receiver.server.server_address[1]
+    _retarget(app, f"http://hooks.example.org:{port}/hooks/onestory?token=s3cret")
+    post_event(client, court, listed())
+
+    report = run(app, utcnow(), production=True)
+
+    assert (report.attempted, report.failed, report.waiting) == (1, 1, 0)
+    assert receiver.requests == [], "a target that resolves to 127.0.0.1 was contacted"
+    [delivery] = delivery_rows(app)
+    assert delivery.status == FAILED
+    [attempt] = attempt_rows(app)
+    assert (attempt.status_code, attempt.outcome) == (None, FAILED)
+    error = attempt.error or ""
+    assert error.startswith(f"not sent: http://hooks.example.org:{port}/hooks/onestory ")
+    assert "resolves to 127.0.0.1, which is not a public address" in error
+    assert "will not be sent again" in error and "s3cret" not in error
+    [(_, failed)] = ledger(app, webhooks.FAILED_ENTRY)
+    assert failed["final"] is True and failed["error"] == error
+    log = client.get(f"/api/subscriptions/{made['id']}/deliveries", headers=wcu).json()
+    assert log["deliveries"][0]["attempts"][0]["error"] == error
+
+    # Outside production the same name is sent to: the check above is what stopped it.
+    post_event(client, court, listed())
+    assert run(app, utcnow(), production=False).delivered == 1
+    assert len(receiver.requests) == 1
+
+
+def test_in_production_a_public_target_is_sent_to_and_a_name_that_does_not_resolve_is_retried(
+    app: FastAPI,
+    client: TestClient,
+    receiver: Receiver,
+    court: Headers,
+    wcu: Headers,
+    dns: dict[str, list[str]],
+) -> None:
+    subscribe_wcu(client, wcu, receiver)
+    _retarget(app, "https://hooks.example.org/hooks/onestory")
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(204)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    dns["hooks.example.org"] = []  # no such name, for now: retried, as a connection error is
+    post_event(client, court, listed())
+    start = utcnow()
+    first = run(app, start, production=True, client=http)
+    assert (first.retrying, sent) == (1, [])
+    assert "hooks.example.org could not be resolved" in (attempt_rows(app)[0].error or "")
+
+    dns["hooks.example.org"] = ["93.184.215.14"]
+    second = run(app, start + timedelta(seconds=34), production=True, client=http)
+    assert second.delivered == 1
+    assert sent == ["https://hooks.example.org/hooks/onestory"]
 
 
 def test_the_back_off_grows_with_jitter_of_at_most_a_tenth() -> None:

@@ -8,9 +8,12 @@ entry. Anyone the sharing rules refuse gets "Page not found", and the refusal is
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
@@ -31,9 +34,11 @@ from onestory.linkage import index
 from onestory.linkage.tables import LinkOverride, PersonMember, ReviewItem
 from onestory.sharing.authorize import DECISION, Actor
 from onestory.sharing.clients import issue_key, scope
+from onestory.sharing.tables import UserAccount
 from onestory.web.app import create_app
 
 POLICE = "police@pol01.example.org"
+DETECTIVE = "detective@pol01.example.org"  # a second reviewer at the same force
 PROBATION = "probation@ps.example.org"
 SUPPORT = "support@vs.example.org"
 ADMIN = Actor("user:1", "administrator", None, None)
@@ -134,7 +139,8 @@ def test_a_reviewer_sees_the_pair_and_its_explanation_and_decides_it(
     with app.state.sessions() as session:
         override = session.scalars(select(LinkOverride)).one()
         assert override.rule == "never" and override.decided_by.startswith("user:")
-        assert session.get(ReviewItem, item_id).status == "rejected"  # type: ignore[union-attr]
+        decided = session.get(ReviewItem, item_id)
+        assert decided is not None and decided.status == "rejected"
     assert ledgered(app, "linkage.review.decided") == 1
     assert ledgered(app, "linkage.override.set") == 1
 
@@ -264,3 +270,115 @@ def test_accepting_a_pair_merges_the_people_and_the_old_id_leads_to_the_survivor
     changes = soup_of(page).find(id="changes").get_text(" ")
     assert "Merged" in changes and absorbed in changes
     assert ledgered(app, "linkage.person.merged") == 1
+
+
+def _second_reviewer(app: FastAPI) -> None:
+    with app.state.sessions() as session:
+        add_account(session, DETECTIVE, "police_officer", "POL01")
+        session.commit()
+
+
+def _user_id(app: FastAPI, email: str) -> str:
+    with app.state.sessions() as session:
+        user = session.scalars(select(UserAccount).where(UserAccount.email == email)).one()
+        return f"user:{user.id}"
+
+
+def test_a_pair_someone_else_decided_meanwhile_is_refused_and_the_first_decision_stands(
+    app: FastAPI, client: PageCheckingClient, item_id: int
+) -> None:
+    _second_reviewer(app)
+    sign_in(client, POLICE)
+    with PageCheckingClient(app) as other:
+        sign_in(other, DETECTIVE)
+        # Both reviewers have the pair open; the first decides it.
+        token = csrf_token_from(client.get(f"/linkage/review/{item_id}"))
+        other_token = csrf_token_from(other.get(f"/linkage/review/{item_id}"))
+        done = client.post(
+            f"/linkage/review/{item_id}",
+            data={"decision": "different", "reason": "Different dates of birth",
+                  "csrf_token": token},
+        )  # fmt: skip
+        assert done.status_code == 200 and "different people" in done.text
+        reads = ledgered(app, DECISION)
+        late = other.post(
+            f"/linkage/review/{item_id}",
+            data={"decision": "same", "reason": "Same PNC ID", "csrf_token": other_token},
+        )
+        assert late.status_code == 409, late.text
+        soup = soup_of(late)
+        summary = soup.find(class_="govuk-error-summary").get_text(" ")
+        assert "This pair was decided by someone else at " in summary
+        assert "nothing changed" in summary
+        assert "different people" in soup.find(id="decided").get_text()
+        assert soup.find("form", action=f"/linkage/review/{item_id}") is None
+        # What the refused reviewer was shown was authorised and ledgered like any other read.
+        assert ledgered(app, DECISION) > reads
+        # Sending it again (a double click) says it was you.
+        again = client.post(
+            f"/linkage/review/{item_id}",
+            data={"decision": "same", "reason": "Second thoughts", "csrf_token": token},
+        )
+        assert again.status_code == 409
+        assert "This pair was decided by you at " in soup_of(again).get_text(" ")
+    with app.state.sessions() as session:
+        override = session.scalars(select(LinkOverride)).one()
+        assert override.rule == "never" and override.reason == "Different dates of birth"
+        item = session.get(ReviewItem, item_id)
+        assert item is not None and item.status == "rejected"
+        assert item.decided_by == _user_id(app, POLICE)
+    assert ledgered(app, "linkage.review.decided") == 1
+    assert ledgered(app, "linkage.override.set") == 1
+    assert ledgered(app, "linkage.person.merged") == 0
+
+
+def test_two_reviewers_deciding_a_pair_at_once_make_one_decision(
+    app: FastAPI, client: PageCheckingClient, item_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second reviewer's request arrives while the first's is deciding, holding the lock:
+    it waits, then finds the pair decided. (Before the fix it had read the pair as open before
+    the first committed, and wrote a second decision over the first.)"""
+    _second_reviewer(app)
+    deciding = threading.Event()
+    decide = index.decide_review
+
+    def slow_decide(*args: object, **kwargs: object) -> object:
+        if not deciding.is_set():
+            deciding.set()  # the first reviewer holds the ledger's lock from here to commit
+            time.sleep(0.3)  # time for the second request to arrive and wait for it
+        return decide(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "decide_review", slow_decide)
+    sign_in(client, POLICE)
+    answers: dict[str, httpx.Response] = {}
+    with PageCheckingClient(app) as other:
+        sign_in(other, DETECTIVE)
+        forms = {
+            "first": (client, csrf_token_from(client.get(f"/linkage/review/{item_id}")), "same"),
+            "second": (other, csrf_token_from(other.get(f"/linkage/review/{item_id}")),
+                       "different"),
+        }  # fmt: skip
+
+        def post(who: str) -> None:
+            reviewer, token, decision = forms[who]
+            answers[who] = reviewer.post(
+                f"/linkage/review/{item_id}",
+                data={"decision": decision, "reason": f"{who} look", "csrf_token": token},
+            )
+
+        first = threading.Thread(target=post, args=("first",))
+        first.start()
+        assert deciding.wait(30)
+        second = threading.Thread(target=post, args=("second",))
+        second.start()
+        first.join(60)
+        second.join(60)
+    assert answers["first"].status_code == 200, answers["first"].text
+    assert answers["second"].status_code == 409, answers["second"].text
+    assert "decided by someone else" in answers["second"].text
+    with app.state.sessions() as session:
+        item = session.get(ReviewItem, item_id)
+        assert item is not None and item.status == "accepted" and item.reason == "first look"
+        assert session.scalars(select(LinkOverride)).one().rule == "always"
+    assert ledgered(app, "linkage.review.decided") == 1
+    assert ledgered(app, "linkage.override.set") == 1

@@ -20,15 +20,22 @@ ADMIN = Actor("user:1", "administrator", None, None)
 URL = "/api/records?purpose=investigation"
 
 
-def _key(app: FastAPI, scopes: list[str], *, role: str = "police_officer") -> dict[str, str]:
+def _key(
+    app: FastAPI,
+    scopes: list[str],
+    *,
+    role: str = "police_officer",
+    organisation: tuple[str, str] = ("POL04", "police"),
+) -> dict[str, str]:
+    code, kind = organisation
     with app.state.sessions() as session:
-        if session.scalar(select(Organisation).where(Organisation.code == "POL04")) is None:
-            session.add(Organisation(code="POL04", name="Lancashire", kind="police"))
+        if session.scalar(select(Organisation).where(Organisation.code == code)) is None:
+            session.add(Organisation(code=code, name=code, kind=kind))
             session.flush()
         _, key = issue_key(
             session,
             actor=ADMIN,
-            organisation_code="POL04",
+            organisation_code=code,
             name="force system",
             role=role,
             scopes=scopes,
@@ -57,7 +64,7 @@ def _count(app: FastAPI, model: type[Any]) -> int:
 def test_a_record_is_stored_once_flattened_for_linkage_and_ledgered(
     app: FastAPI, client: PageCheckingClient
 ) -> None:
-    headers = _key(app, ["create:person", "read:person"])
+    headers = _key(app, ["create:person", "read:person", "read:case"])
     ledger_before = _count(app, LedgerEntry)
     sent = client.post(URL, json=_record(), headers=headers)
     assert sent.status_code == 201, sent.text
@@ -136,3 +143,46 @@ def test_scope_and_the_rules_decide(app: FastAPI, client: PageCheckingClient) ->
     assert _count(app, AgencyRecord) == 0
     missing = client.get("/api/records/nothing?purpose=investigation", headers=narrow)
     assert missing.status_code == 404
+
+
+def test_what_a_record_says_is_read_under_its_own_rule(
+    app: FastAPI, client: PageCheckingClient
+) -> None:
+    """Who a probation record is about is a person record; what it says is probation's. The
+    police may read the first for an investigation, not the second."""
+    headers = _key(app, ["read:person", "read:probation"])
+    body = {"person": _record()["person"], "record": {"orderType": "Licence"}}
+    with app.state.sessions() as session:
+        session.add(
+            AgencyRecord(
+                id="p" * 64,
+                agency="PS-NE",
+                layout="probation-orders",
+                kind="probation.order",
+                source_name="probation.jsonl",
+                record_key="1",
+                body=body,
+                surname="Hussain",
+            )
+        )
+        session.commit()
+    url = "/api/records/" + "p" * 64
+    assert client.get(f"{url}?purpose=investigation", headers=headers).status_code == 404
+    with app.state.sessions() as session:
+        # The refusal about what the record says is in the ledger.
+        decisions = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.entry_type == "sharing.decision")
+        ).all()
+        assert any({"kind": "probation", "id": "p" * 64} in e.subjects for e in decisions)
+    # Without the scope for what it says, the key is not even asked about.
+    person_only = _key(app, ["read:person"])
+    assert client.get(f"{url}?purpose=investigation", headers=person_only).status_code == 404
+    # Probation staff managing the order may read both.
+    probation = _key(
+        app,
+        ["read:person", "read:probation"],
+        role="probation_officer",
+        organisation=("PS-NE", "probation"),
+    )
+    allowed = client.get(f"{url}?purpose=offender_management", headers=probation)
+    assert allowed.status_code == 200 and allowed.json()["body"] == body

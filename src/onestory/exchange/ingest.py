@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from itertools import islice
@@ -67,6 +67,10 @@ Progress = Callable[[int], None]
 
 class IngestError(ValueError):
     """A file, row or request that cannot be taken as asked; the message says what and where."""
+
+
+class IngestBusy(IngestError):
+    """The same file is being taken in by another run at this moment."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ def ingest_file(
         sha256=sha256,
         size=size,
         actor=actor,
+        organisation=actor_org or "",
     )
     if state == "complete":
         if progress:
@@ -248,15 +253,21 @@ def _open_file(
     sha256: str,
     size: int,
     actor: str,
+    organisation: str,
 ) -> tuple[IngestFile, str]:
     """The file's row and whether it is new, running (to resume) or complete."""
-    found = select(IngestFile).where(IngestFile.layout == layout, IngestFile.sha256 == sha256)
+    found = select(IngestFile).where(
+        IngestFile.organisation == organisation,
+        IngestFile.layout == layout,
+        IngestFile.sha256 == sha256,
+    )
     with sessions() as session:
         held = session.scalar(found)
         if held is not None:
             return held, "complete" if held.status == COMPLETE else "running"
         row = IngestFile(
             agency=agency,
+            organisation=organisation,
             layout=layout,
             name=name[:255],
             sha256=sha256,
@@ -356,8 +367,12 @@ def _owned(
     """The outcome, or a rejection when the row is another organisation's to send."""
     if actor_org is None or not isinstance(outcome, Mapped):
         return outcome
-    if outcome.agency in (actor_org, layout.agency_kind):
+    if outcome.agency == actor_org:
         return outcome
+    if outcome.agency == layout.agency_kind:
+        # The row does not say who holds it (the column is blank or names no organisation we
+        # know): the organisation that sent it does.
+        return replace(outcome, agency=actor_org)
     column = next((f.source for f in layout.fields if f.name == layout.holder.field), None)
     problem = Problem(
         column,
@@ -476,7 +491,7 @@ def _advance(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise IngestError(
+        raise IngestBusy(
             f"file {file_id} is being ingested by another run at the same time; wait for it to "
             "finish (or, if it was stopped, run the same command again)"
         )

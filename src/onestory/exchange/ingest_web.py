@@ -13,12 +13,11 @@ is the agreement). A refusal, or a row of another organisation, is "Page not fou
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -30,6 +29,7 @@ from onestory.exchange import mapping
 from onestory.exchange.ingest import (
     EVENTS,
     FileSummary,
+    IngestBusy,
     IngestError,
     ingest_file,
     resubmit,
@@ -64,7 +64,7 @@ PURPOSES: dict[str, Purpose] = {
 UPLOAD_BLOCK = 1 << 20
 UPLOADS = "uploads"
 CREATE_SCOPE = scope(Action.CREATE, RecordKind.PERSON)
-READ_SCOPE = scope(Action.READ, RecordKind.PERSON)
+READ_SCOPE = scope(Action.READ, RecordKind.QUARANTINED_ROW)
 NOT_FOUND = "no such file, or not one your organisation delivered"
 
 
@@ -74,37 +74,54 @@ def _upload_dir(request: Request) -> Path:
     return folder
 
 
+class TooLarge(Exception):
+    """An upload over ``Settings.max_upload_bytes``; nothing of it is kept."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the file is larger than the {limit:,} bytes this service takes in one upload; "
+            "split it, or send it with `onestory ingest` on the server"
+        )
+
+
+def _limit(request: Request) -> int:
+    return int(request.app.state.settings.max_upload_bytes)
+
+
 def _copy_to_temporary(request: Request, source: IO[bytes]) -> Path:
+    limit = _limit(request)
     with tempfile.NamedTemporaryFile(dir=_upload_dir(request), suffix=".part", delete=False) as out:
-        shutil.copyfileobj(source, out, UPLOAD_BLOCK)
-        return Path(out.name)
+        path = Path(out.name)
+        written = 0
+        while block := source.read(UPLOAD_BLOCK):
+            written += len(block)
+            if written > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise TooLarge(limit)
+            out.write(block)
+        return path
 
 
-def organisation_actors(session: Session, organisation_id: int) -> list[str]:
-    """Every actor id (staff and system clients) that acts for one organisation."""
-    users = session.scalars(
-        select(UserAccount.id).where(UserAccount.organisation_id == organisation_id)
-    )
-    clients = session.scalars(
-        select(ApiClient.key_prefix).where(ApiClient.organisation_id == organisation_id)
-    )
-    return [f"user:{u}" for u in users] + [f"client:{p}" for p in clients]
+def _as_delivered(exc: Exception, temporary: Path, name: str) -> str:
+    """The error as the sender should read it: naming their file, not our temporary copy."""
+    return str(exc).replace(str(temporary), name).replace(temporary.name, name)
 
 
-def _files_of(session: Session, organisation_id: int) -> list[IngestFile]:
-    actors = organisation_actors(session, organisation_id)
+def _files_of(session: Session, organisation: str) -> list[IngestFile]:
     return list(
         session.scalars(
             select(IngestFile)
-            .where(IngestFile.actor.in_(actors))
+            .where(IngestFile.organisation == organisation)
             .order_by(IngestFile.started_at.desc(), IngestFile.id.desc())
         )
     )
 
 
-def _file_of(session: Session, organisation_id: int, file_id: int) -> IngestFile | None:
+def _file_of(session: Session, organisation: str, file_id: int) -> IngestFile | None:
+    """The file, if ``organisation`` sent it; another's file is as good as missing."""
     file = session.get(IngestFile, file_id)
-    if file is None or file.actor not in organisation_actors(session, organisation_id):
+    if file is None or file.organisation != organisation:
         return None
     return file
 
@@ -145,7 +162,7 @@ def _upload_page(
     errors: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    files = [FileSummary.of(f) for f in _files_of(session, staff.organisation.id)]
+    files = [FileSummary.of(f) for f in _files_of(session, staff.organisation.code)]
     return render(
         request,
         "exchange/ingest.html",
@@ -189,7 +206,12 @@ def upload(
         staff.purpose,
     )
     session.commit()  # the decision is kept whatever the file turns out to be
-    temporary = _copy_to_temporary(request, extract.file)
+    try:
+        temporary = _copy_to_temporary(request, extract.file)
+    except TooLarge as exc:
+        return _upload_page(
+            request, session, staff, errors=form_errors("extract", str(exc)), status_code=413
+        )
     try:
         summary = ingest_file(
             request.app.state.sessions,
@@ -201,8 +223,10 @@ def upload(
             name=name,
         )
     except (IngestError, mapping.MappingError) as exc:
+        message = _as_delivered(exc, temporary, name)
+        status = 409 if isinstance(exc, IngestBusy) else 400
         return _upload_page(
-            request, session, staff, errors=form_errors("extract", str(exc)), status_code=400
+            request, session, staff, errors=form_errors("extract", message), status_code=status
         )
     finally:
         temporary.unlink(missing_ok=True)
@@ -219,7 +243,7 @@ def file_page(
 ) -> HTMLResponse:
     """What became of one file's rows."""
     staff = _Staff(user)
-    file = _file_of(session, staff.organisation.id, file_id)
+    file = _file_of(session, staff.organisation.code, file_id)
     if file is None:
         raise HTTPException(status_code=404)
     open_rows = session.scalar(
@@ -248,7 +272,7 @@ def _read_file_rows(
             session,
             staff.actor,
             Action.READ,
-            RecordRef(RecordKind.PERSON, f"ingest_file:{file.id}"),
+            RecordRef(RecordKind.QUARANTINED_ROW, f"ingest_file:{file.id}"),
             staff.purpose,
         )
 
@@ -263,7 +287,7 @@ def quarantine_page(
     """The organisation's open quarantined rows, with what is wrong with each."""
     staff = _Staff(user)
     lock_for_append(session)  # this page reads, then ledgers each file's decision
-    files = _files_of(session, staff.organisation.id)
+    files = _files_of(session, staff.organisation.code)
     if file is not None:
         files = [f for f in files if f.id == file]
         if not files:
@@ -290,14 +314,14 @@ def _row_of(
 ) -> QuarantinedRow:
     lock_for_append(session)
     row = session.get(QuarantinedRow, row_id)
-    if row is None or _file_of(session, staff.organisation.id, row.file_id) is None:
+    if row is None or _file_of(session, staff.organisation.code, row.file_id) is None:
         raise HTTPException(status_code=404)
     require_or_404(
         request,
         session,
         staff.actor,
         action,
-        RecordRef(RecordKind.PERSON, f"quarantined_row:{row.id}"),
+        RecordRef(RecordKind.QUARANTINED_ROW, f"quarantined_row:{row.id}"),
         staff.purpose,
     )
     return row
@@ -348,6 +372,7 @@ def resubmit_row(
     row = _row_of(request, session, staff, row_id, Action.UPDATE)
     names, values = names or [], values or []
     if len(names) != len(values):
+        session.commit()  # the row was shown to decide on: that decision stays ledgered
         raise HTTPException(status_code=400, detail="the form's fields and values do not match")
     shown = dict(row_fields(row))
     corrections = {n: v for n, v in zip(names, values, strict=True) if shown.get(n) != v}
@@ -360,7 +385,9 @@ def resubmit_row(
             actor_org=staff.organisation.code,
         )
     except IngestError as exc:
-        session.rollback()
+        # Refused before anything changed; the decision to let this person see and change the
+        # row (ledgered at commit) stays, since the page shows the row again.
+        session.commit()
         return _row_page(request, row, errors=form_errors("field-0", str(exc)), status_code=400)
     session.commit()
     if row.status == OPEN:
@@ -394,7 +421,7 @@ def withdraw_row(
             actor_org=staff.organisation.code,
         )
     except IngestError as exc:
-        session.rollback()
+        session.commit()  # as for a resubmission: nothing changed, the decision stays ledgered
         return _row_page(request, row, errors=form_errors("reason", str(exc)), status_code=400)
     session.commit()
     return redirect_done(request, f"Row {row.record_key} withdrawn", f"/quarantine/{row.id}")
@@ -458,9 +485,13 @@ async def _save_body(request: Request, chunks: AsyncIterator[bytes]) -> Path:
     folder = await run_in_threadpool(_upload_dir, request)
     handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
     path = Path(handle.name)
+    limit, written = _limit(request), 0
     try:
         with handle:
             async for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise _api_error(413, "too_large", str(TooLarge(limit)))
                 await run_in_threadpool(handle.write, chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -497,6 +528,7 @@ async def post_file(
         )
     actor, organisation = await run_in_threadpool(_authorise_upload, request, client.id, agency)
     temporary = await _save_body(request, request.stream())
+    shown = name or f"{agency}-upload"
     try:
         summary = await run_in_threadpool(
             lambda: ingest_file(
@@ -506,11 +538,13 @@ async def post_file(
                 actor=actor,
                 actor_org=organisation,
                 layout=layout,
-                name=name or f"{agency}-upload",
+                name=shown,
             )
         )
+    except IngestBusy as exc:
+        raise _api_error(409, "busy", _as_delivered(exc, temporary, shown)) from exc
     except (IngestError, mapping.MappingError) as exc:
-        raise _api_error(422, "unreadable_file", str(exc)) from exc
+        raise _api_error(422, "unreadable_file", _as_delivered(exc, temporary, shown)) from exc
     finally:
         with suppress(OSError):
             temporary.unlink()
@@ -521,7 +555,7 @@ async def post_file(
 def get_file(file_id: int, client: ApiClientDep, session: SessionDep) -> dict[str, Any]:
     """One file's summary, if this client's organisation delivered it."""
     client, _, _ = _client_purpose(session, client.id, None, CREATE_SCOPE)
-    file = _file_of(session, client.organisation_id, file_id)
+    file = _file_of(session, client.organisation.code, file_id)
     if file is None:
         raise _api_error(404, "not_found", NOT_FOUND)
     return FileSummary.of(file).as_json()
@@ -533,12 +567,15 @@ def get_quarantine(
     client: ApiClientDep,
     session: SessionDep,
     file: Annotated[int, Query(description="The file whose quarantined rows to list")],
-    status: Annotated[str, Query(description="open, resubmitted, withdrawn or all")] = OPEN,
+    status: Annotated[
+        Literal["open", "resubmitted", "withdrawn", "all"],
+        Query(description="Which rows: open, resubmitted, withdrawn or all"),
+    ] = "open",
 ) -> dict[str, Any]:
     """The rows of one file that were quarantined, each with its problems and how to fix them."""
     client, actor, purpose = _client_purpose(session, client.id, None, READ_SCOPE)
     lock_for_append(session)
-    held = _file_of(session, client.organisation_id, file)
+    held = _file_of(session, client.organisation.code, file)
     if held is None:
         session.rollback()
         raise _api_error(404, "not_found", NOT_FOUND)
@@ -546,7 +583,7 @@ def get_quarantine(
         session,
         actor=actor,
         action=Action.READ,
-        record=RecordRef(RecordKind.PERSON, f"ingest_file:{held.id}"),
+        record=RecordRef(RecordKind.QUARANTINED_ROW, f"ingest_file:{held.id}"),
         purpose=purpose,
         policies=request.app.state.policies,
     )

@@ -47,6 +47,25 @@ EVENT_RECORD_KINDS: dict[str, RecordKind] = {
 }
 
 
+# ...and each agency record (``AgencyRecord.kind``, e.g. ``prison.custody``): who the record is
+# about is a ``person`` record, but what it says is the agency's kind of record.
+_AGENCY_RECORD_KINDS: dict[str, RecordKind] = {
+    "police": RecordKind.CASE,
+    "cps": RecordKind.CASE,
+    "court": RecordKind.CASE,
+    "prison": RecordKind.CUSTODY,
+    "probation": RecordKind.PROBATION,
+    "education": RecordKind.LEARNING_RECORD,
+}
+
+
+def record_sharing_kind(kind: str) -> RecordKind:
+    """The sharing rules' kind for what an agency record says (``police.victim`` -> victim)."""
+    if kind.endswith(".victim"):
+        return RecordKind.VICTIM
+    return _AGENCY_RECORD_KINDS.get(kind.split(".", 1)[0], RecordKind.PERSON)
+
+
 EventSubscriber = Callable[[Session, EventEnvelope[Any]], None]
 
 _subscribers: list[EventSubscriber] = []

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.domain.people import Person, RecordSubmission
+from onestory.exchange.intake import record_sharing_kind
 from onestory.exchange.mapping import PersonColumns, load_layouts
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.entries import Subject, canonical_json
@@ -214,7 +215,8 @@ def post_record(
             idempotency_key=idempotency_key,
         )
     except RecordError as exc:
-        session.rollback()
+        # Nothing was written for the record; the decision to let it be sent stays ledgered.
+        session.commit()
         status = 409 if exc.field == "Idempotency-Key" else 422
         raise HTTPException(status, {"problem": str(exc), "field": exc.field}) from exc
     session.commit()
@@ -233,23 +235,33 @@ def read_record(
     session: SessionDep,
     justification: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    """One agency record in the common model, if this client may read it for ``purpose``."""
+    """One agency record in the common model, if this client may read it for ``purpose``.
+
+    Two questions, both ledgered: who the record is about (a ``person`` record) and what it
+    says (the agency's kind: a case, custody, probation...). Either refused is 404.
+    """
     lock_for_append(session)
     record = session.get(AgencyRecord, record_id)
-    if record is None or scope(Action.READ, RecordKind.PERSON) not in client.scopes:
+    kind = record_sharing_kind(record.kind) if record is not None else None
+    wanted = {scope(Action.READ, RecordKind.PERSON), scope(Action.READ, kind)} if kind else set()
+    if record is None or kind is None or not wanted <= set(client.scopes):
         session.rollback()
         raise HTTPException(404, NOT_FOUND)
-    decision = authorize(
-        session,
-        actor=client_actor(client),
-        action=Action.READ,
-        record=RecordRef(RecordKind.PERSON, record_id),
-        purpose=purpose,
-        justification=justification,
-        policies=request.app.state.policies,
-    )
+    decision = None
+    for asked in dict.fromkeys((RecordKind.PERSON, kind)):
+        decision = authorize(
+            session,
+            actor=client_actor(client),
+            action=Action.READ,
+            record=RecordRef(asked, record_id),
+            purpose=purpose,
+            justification=justification,
+            policies=request.app.state.policies,
+        )
+        if not decision.allowed:
+            break
     session.commit()
-    if not decision.allowed:
+    if decision is None or not decision.allowed:
         raise HTTPException(404, NOT_FOUND)
     return {
         "id": record.id,

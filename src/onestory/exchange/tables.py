@@ -73,18 +73,23 @@ QUARANTINE_STATUSES = (OPEN, RESUBMITTED, WITHDRAWN)
 
 
 class IngestFile(Base):
-    """One agency file as delivered: its hash (the idempotency key) and how far it got.
+    """One agency file as delivered: its hash (the idempotency key, with the sender) and how
+    far it got.
 
-    The same bytes delivered again find this row: complete, nothing changes; still running (the
-    last run was killed), the run resumes after ``lines_done``, the last line whose records were
-    committed together with this count.
+    The same bytes delivered again by the same sender find this row: complete, nothing
+    changes; still running (the last run was killed), the run resumes after ``lines_done``, the
+    last line whose records were committed together with this count.
     """
 
     __tablename__ = "ingest_file"
-    __table_args__ = (UniqueConstraint("layout", "sha256"),)
+    __table_args__ = (UniqueConstraint("organisation", "layout", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency: Mapped[str] = mapped_column(String(32), index=True)
+    # The organisation that sent it (its staff or systems), which alone may see it; "" for a
+    # file the operator loads from the command line. Part of the idempotency key, so the same
+    # bytes from another organisation are that organisation's own file.
+    organisation: Mapped[str] = mapped_column(String(32), default="")
     layout: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -14,6 +14,10 @@ Each request is signed: ``X-OneStory-Signature: t=<unix seconds>,v1=<hex HMAC-SH
 ``verify_signature``, which also refuses old timestamps, so a captured request cannot be
 replayed later. A 2xx answer is delivered; 4xx other than 408 and 429 (and any redirect) is a
 permanent failure the subscriber must fix; anything else is retried with back-off and jitter.
+
+In production a target URL must be https and its host must resolve only to global addresses,
+checked when the subscription is made and again before every attempt (the name may since
+resolve elsewhere); the ledger records only ``scheme://host[:port]/path`` of it.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx2 as httpx
 from sqlalchemy import Table, and_, exists, func, select, update
@@ -115,12 +120,19 @@ class SignatureError(ValueError):
 def check_target_url(url: str, *, production: bool) -> str:
     """``url`` if deliveries may go there: https, or http to this machine outside production.
 
-    In production a literal private or loopback address is refused too, so a subscription
-    cannot point OneStory at its own internal services.
+    In production the host is resolved now and refused unless every address it resolves to is
+    a global (public) one, so a subscription cannot point OneStory at its own internal
+    services, the cloud metadata service or a carrier-grade NAT range, whether by a literal
+    address, a numeric form such as ``2130706433`` or ``0x7f.1``, or a name. The worker checks
+    again before each attempt (``deliver_due``), as the name may since resolve elsewhere.
     """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise WebhookError(f"{url!r} is not an https:// URL", where="targetUrl")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise WebhookError(f"{url!r} has a port that is not a number", where="targetUrl") from None
     host = parts.hostname
     try:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
@@ -130,9 +142,10 @@ def check_target_url(url: str, *, production: bool) -> str:
     if production:
         if parts.scheme != "https":
             raise WebhookError("deliveries go over https only", where="targetUrl")
-        if loopback or (address is not None and (address.is_private or address.is_link_local)):
+        problem = non_global_target(url.strip())
+        if problem is not None:
             raise WebhookError(
-                f"{host} is a private address; give the address your system is reached at",
+                f"{problem}; give the public address your system is reached at",
                 where="targetUrl",
             )
     elif parts.scheme == "http" and not loopback:
@@ -142,6 +155,83 @@ def check_target_url(url: str, *, production: bool) -> str:
             where="targetUrl",
         )
     return url.strip()
+
+
+def non_global_target(url: str) -> str | None:
+    """Why ``url``'s host may not be sent to, or None if every address it resolves to is global.
+
+    The host is resolved with ``socket.getaddrinfo`` (which also reads numeric forms such as
+    ``2130706433`` and ``0x7f.1`` as the addresses they are); one address that is not
+    ``is_global`` (loopback, private, link-local and so the metadata service, carrier-grade
+    NAT 100.64.0.0/10, unspecified, reserved ...) is enough to refuse. The message names the
+    URL without its userinfo, query or fragment (see ``redact_url``), so it can be logged.
+    """
+    problem = _target_problem(url)
+    return None if problem is None else problem[0]
+
+
+def _target_problem(url: str) -> tuple[str, bool] | None:
+    """``non_global_target``'s message, and whether it is lasting (False: it did not resolve)."""
+    parts = urlsplit(url)
+    shown = redact_url(url)
+    host = parts.hostname
+    if not host:
+        return f"{shown} names no host", True
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:
+        return f"{shown}: the host {host} could not be resolved ({exc})", False
+    addresses = sorted({str(info[4][0]) for info in found})
+    if not addresses:
+        return f"{shown}: the host {host} resolves to no address", False
+    for text in addresses:
+        if not _is_global(text):
+            return (
+                f"{shown} resolves to {text}, which is not a public address (loopback, "
+                "private, link-local, carrier-grade NAT or reserved)",
+                True,
+            )
+    return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _is_global(text: str) -> bool:
+    """``text`` is a global address, and so is any IPv4 address it carries inside it."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:  # e.g. an IPv6 scope id on an old Python: not one we can vouch for
+        return False
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        inner: list[ipaddress.IPv4Address | None] = [address.ipv4_mapped, address.sixtofour]
+        if address.teredo is not None:
+            inner.extend(address.teredo)
+        if address in _NAT64:
+            inner.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return all(v4.is_global for v4 in inner if v4 is not None)
+    return True
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of ``url``: no userinfo, query or fragment.
+
+    Receivers often put a token in the query string or the userinfo, and what is ledgered or
+    logged stays: only this much of a target URL is written there.
+    """
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def create_subscription(
@@ -216,7 +306,8 @@ def create_subscription(
         subjects=[Subject("webhook_subscription", subscription.id)],
         payload={
             "eventTypes": wanted,
-            "targetUrl": subscription.target_url,
+            # Never the whole URL: a token in its query or userinfo would stay in the ledger.
+            "targetUrl": redact_url(subscription.target_url),
             "format": format,
             "purpose": str(purpose),
         },
@@ -510,6 +601,7 @@ class _Result:
     error: str | None
     duration_ms: int
     retry_after: timedelta | None = None
+    refused: bool = False  # not sent: the target is not a public address (production)
 
 
 def deliver_due(
@@ -519,9 +611,19 @@ def deliver_due(
     client: httpx.Client | None = None,
     limit: int = 100,
     timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+    production: bool | None = None,
 ) -> DeliveryReport:
-    """Send up to ``limit`` deliveries that are due at ``now``, each once."""
+    """Send up to ``limit`` deliveries that are due at ``now``, each once.
+
+    In ``production`` (default: ``ONESTORY_ENV`` is ``production``) each target is resolved
+    again just before each attempt and is not contacted unless every address is global: a
+    name that resolved to a public address when the subscription was made may no longer.
+    """
     now = now or utcnow()
+    if production is None:
+        from onestory.config import get_settings
+
+        production = get_settings().env == "production"
     report = DeliveryReport()
     own_client = client is None
     http = client or httpx.Client(follow_redirects=False)
@@ -530,7 +632,7 @@ def deliver_due(
             claimed = _claim(sessions, now)
             if claimed is None:
                 break
-            result = _post(http, claimed, timeout)
+            result = _send(http, claimed, timeout, production=production)
             report.attempted += 1
             final = _record(sessions, claimed, result, now)
             if final == DELIVERED:
@@ -546,13 +648,18 @@ def deliver_due(
     return report
 
 
-async def deliver_every(interval: float, sessions: sessionmaker[Session]) -> None:
-    """Deliver every ``interval`` seconds until cancelled (the web server's lifespan task)."""
+async def deliver_every(
+    interval: float, sessions: sessionmaker[Session], *, production: bool | None = None
+) -> None:
+    """Deliver every ``interval`` seconds until cancelled (the web server's lifespan task).
+
+    ``production`` as for ``deliver_due``.
+    """
     if interval <= 0:
         return
     while True:
         try:
-            report = await asyncio.to_thread(deliver_due, sessions)
+            report = await asyncio.to_thread(deliver_due, sessions, production=production)
             if report.attempted:
                 logger.info("webhooks: %s", report)
         except Exception:  # one bad run must not stop delivery for good
@@ -607,6 +714,18 @@ def _claim(sessions: sessionmaker[Session], now: datetime) -> _Claimed | None:
         )
 
 
+def _send(http: httpx.Client, claimed: _Claimed, timeout: float, *, production: bool) -> _Result:
+    """Post the delivery; in production only once its target is found to be public still."""
+    if production:
+        started = time.perf_counter()
+        problem = _target_problem(claimed.target_url)
+        if problem is not None:
+            message, lasting = problem
+            logger.warning("webhooks: delivery %s not sent: %s", claimed.id, message)
+            return _Result(None, f"not sent: {message}", _ms(started), refused=lasting)
+    return _post(http, claimed, timeout)
+
+
 def _post(http: httpx.Client, claimed: _Claimed, timeout: float) -> _Result:
     body = claimed.body.encode()
     headers = {
@@ -644,6 +763,11 @@ def _outcome(claimed: _Claimed, result: _Result, now: datetime) -> tuple[str, di
     if code is not None and 200 <= code < 300:
         return DELIVERED, {"status": DELIVERED, "delivered_at": now, "last_error": None}
     error = result.error or f"the receiver answered {code}"
+    if result.refused:
+        return FAILED, {
+            "status": FAILED,
+            "last_error": f"{error}; it will not be sent again: update the subscription's URL",
+        }
     if code is not None and (
         300 <= code < 400 or (400 <= code < 500 and code not in RETRYABLE_4XX)
     ):

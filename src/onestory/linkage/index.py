@@ -955,6 +955,9 @@ def set_override(
         raise ReviewError("an override needs two different records")
     if not reason.strip():
         raise ReviewError("give the reason for the decision")
+    # The ledger's lock before reading: two decisions on one pair (a reviewer and the command
+    # line, or two reviewers) are made one after the other, never from the same stale reading.
+    lock_for_append(session)
     a, b = pair_key(record_a, record_b)
     found = session.scalars(select(AgencyRecord.id).where(AgencyRecord.id.in_([a, b]))).all()
     if len(found) != 2:
@@ -1057,6 +1060,17 @@ def _attached(session: Session, record: str, person: str, before: str | None, ac
     )
 
 
+def review_item_to_decide(session: Session, item_id: int) -> ReviewItem | None:
+    """A queued pair as it stands now, read under the ledger's lock, ready to be decided.
+
+    The lock comes first (on SQLite the write lock, on PostgreSQL the ledger head's row lock),
+    so whoever decides the pair next waits for this transaction to end and then reads what it
+    decided; the item is read afresh, never from what the session held before the lock.
+    """
+    lock_for_append(session)
+    return session.get(ReviewItem, item_id, populate_existing=True, with_for_update=True)
+
+
 def decide_review(
     session: Session,
     *,
@@ -1066,9 +1080,21 @@ def decide_review(
     decided_by: str,
     actor_org: str | None = None,
 ) -> LinkOverride:
-    """A reviewer's answer to a queued pair: the override it becomes, the item closed, ledgered."""
+    """A reviewer's answer to a queued pair: the override it becomes, the item closed, ledgered.
+
+    The item is read again under the ledger's lock first (``review_item_to_decide``), so of two
+    reviewers deciding one pair at once the second is told it was decided: ``ReviewError``,
+    raised before anything is changed. The session's copy of ``item`` is the one decided.
+    """
+    current = review_item_to_decide(session, item.id)
+    if current is None:
+        raise ReviewError(f"review {item.id} is no longer queued")
+    item = current
     if item.status != OPEN:
-        raise ReviewError(f"review {item.id} was already decided ({item.status})")
+        when = f" at {item.decided_at.isoformat()}" if item.decided_at else ""
+        raise ReviewError(
+            f"review {item.id} was already decided ({item.status}) by {item.decided_by}{when}"
+        )
     if not reason.strip():
         raise ReviewError("give the reason for the decision")
     override = set_override(

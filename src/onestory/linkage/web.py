@@ -15,12 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestory.exchange.intake import record_sharing_kind
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.log import lock_for_append
 from onestory.linkage import index
@@ -42,6 +44,7 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["linkage"])
 
 DONE_KEY = "linkage_done"
+LONDON = ZoneInfo("Europe/London")
 NOT_FOUND = "no such person or records, or not ones this client may read for this purpose"
 PERSON_FIELDS = (
     ("forenames", "Forenames"),
@@ -173,23 +176,9 @@ def _flat_rows(value: dict[str, Any], prefix: str) -> Iterator[tuple[str, str]]:
             yield label, value_words(inner)
 
 
-# What kind of record (for the sharing rules) each kind of agency record is: seeing a person's
-# name in the index is one permission, seeing what their probation record says is another.
-_AGENCY_KINDS = {
-    "police": RecordKind.CASE,
-    "cps": RecordKind.CASE,
-    "court": RecordKind.CASE,
-    "prison": RecordKind.CUSTODY,
-    "probation": RecordKind.PROBATION,
-    "education": RecordKind.LEARNING_RECORD,
-}
-
-
-def sharing_kind(kind: str) -> RecordKind:
-    """The sharing rules' kind for an agency record's ``kind`` (``police.victim`` -> victim)."""
-    if kind.endswith(".victim"):
-        return RecordKind.VICTIM
-    return _AGENCY_KINDS.get(kind.split(".", 1)[0], RecordKind.PERSON)
+# What an agency record says is read under the rule for its own kind (exchange.intake's
+# record_sharing_kind): seeing a person's name in the index is one permission, seeing what
+# their probation record says is another.
 
 
 def explanation_rows(explanation: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -244,6 +233,7 @@ def _item_page(
     *,
     errors: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
+    status_code: int = 400,
 ) -> HTMLResponse:
     actor, purpose = _staff(request, user)
     item = session.get(ReviewItem, item_id)
@@ -286,7 +276,7 @@ def _item_page(
             "errors": errors,
             "values": values or {},
         },
-        status_code=400 if errors else 200,
+        status_code=status_code if errors else 200,
     )
 
 
@@ -307,19 +297,20 @@ def decide(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     actor, purpose = _staff(request, user)
-    item = session.get(ReviewItem, item_id)
-    if item is None:
-        raise HTTPException(status_code=404)
     values = {"decision": decision, "reason": reason}
     errors = None
     if decision not in ("same", "different"):
         errors = _form_errors("decision", "Select whether these records are the same person")
     elif not reason.strip():
         errors = _form_errors("reason", "Enter the reason for your decision")
-    elif item.status != OPEN:
-        errors = _form_errors("decision", "This pair has already been decided")
     if errors:
         return _item_page(request, session, user, item_id, errors=errors, values=values)
+    # The ledger's lock first, then the item as it stands now: of two reviewers deciding the
+    # pair at once, the second waits for the first and then finds it decided.
+    item = index.review_item_to_decide(session, item_id)
+    if item is None:
+        session.rollback()
+        raise HTTPException(status_code=404)
     try:
         _require(
             session,
@@ -332,18 +323,46 @@ def decide(
     except Refused:
         session.commit()
         raise HTTPException(status_code=404) from None
-    index.decide_review(
-        session,
-        item=item,
-        same_person=decision == "same",
-        reason=reason[:2000],
-        decided_by=actor.user_or_client_id,
-        actor_org=actor.organisation_code,
-    )
+    try:
+        index.decide_review(
+            session,
+            item=item,
+            same_person=decision == "same",
+            reason=reason[:2000],
+            decided_by=actor.user_or_client_id,
+            actor_org=actor.organisation_code,
+        )
+    except index.ReviewError as exc:
+        # Nothing was changed; the page (its reads authorised and ledgered as ever) says why.
+        decided = item.status != OPEN
+        message = _decided_words(item, actor) if decided else f"Nothing changed: {exc}"
+        return _item_page(
+            request,
+            session,
+            user,
+            item_id,
+            errors=_form_errors("decision", message),
+            values=values,
+            status_code=409 if decided else 400,
+        )
     session.commit()
     words = "the same person" if decision == "same" else "different people"
     request.session[DONE_KEY] = f"Recorded: the records are {words}"
     return RedirectResponse("/linkage/review", status_code=303)
+
+
+def _decided_words(item: ReviewItem, actor: Actor) -> str:
+    """Why a decision was not recorded: the pair had been decided, by whom (you?) and when."""
+    who = "you" if item.decided_by == actor.user_or_client_id else "someone else"
+    when = f" at {time_words(item.decided_at)}" if item.decided_at else ""
+    return f"This pair was decided by {who}{when}; nothing changed"
+
+
+def time_words(moment: datetime) -> str:
+    """A moment in London as people write it: "2:05pm on 3 March 2026"."""
+    local = moment.astimezone(LONDON)
+    hour = local.strftime("%I:%M%p").lstrip("0").lower()
+    return f"{hour} on {local.day} {local.strftime('%B %Y')}"
 
 
 def _may_read(
@@ -354,7 +373,7 @@ def _may_read(
         session,
         actor=actor,
         action=Action.READ,
-        record=RecordRef(sharing_kind(record.kind), record.id),
+        record=RecordRef(record_sharing_kind(record.kind), record.id),
         purpose=purpose,
         policies=policies,
     ).allowed
@@ -463,7 +482,7 @@ def read_person(
     shown = {
         r.id
         for r in records
-        if scope(Action.READ, sharing_kind(r.kind)) in client.scopes
+        if scope(Action.READ, record_sharing_kind(r.kind)) in client.scopes
         and _may_read(session, _policies(request), actor, r, purpose)
     }
     document = _person_document(session, person, records, shown, asked=person_id)

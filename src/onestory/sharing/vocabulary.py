@@ -68,6 +68,9 @@ class RecordKind(StrEnum):
     USER = "user"
     # A victim's complaint to one organisation, and its reply.
     COMPLAINT = "complaint"
+    # A row an agency sent that could not be read, kept whole until its own staff correct or
+    # withdraw it (its own kind, so that correcting rows grants nothing over people's records).
+    QUARANTINED_ROW = "quarantined_row"
 
 
 # The kinds of organisation a role can belong to are the common model's agency kinds.

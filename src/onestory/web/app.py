@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             )
         if settings.webhook_interval:
             webhook_deliveries = asyncio.create_task(
-                exchange_webhooks.deliver_every(settings.webhook_interval, app.state.sessions)
+                exchange_webhooks.deliver_every(
+                    settings.webhook_interval, app.state.sessions, production=production
+                )
             )
         if settings.ledger_checkpoint_interval:
             checkpoints = asyncio.create_task(

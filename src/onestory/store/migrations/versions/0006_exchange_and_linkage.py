@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-29 18:48:35.385733
+Create Date: 2026-11-29 19:22:54.774503
 """
 
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ def upgrade() -> None:
         "ingest_file",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agency", sa.String(length=32), nullable=False),
+        sa.Column("organisation", sa.String(length=32), nullable=False),
         sa.Column("layout", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -39,7 +40,12 @@ def upgrade() -> None:
         sa.Column("started_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", onestory.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_file")),
-        sa.UniqueConstraint("layout", "sha256", name=op.f("uq_ingest_file_layout_sha256")),
+        sa.UniqueConstraint(
+            "organisation",
+            "layout",
+            "sha256",
+            name=op.f("uq_ingest_file_organisation_layout_sha256"),
+        ),
     )
     with op.batch_alter_table("ingest_file", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ingest_file_agency"), ["agency"], unique=False)
