@@ -116,7 +116,7 @@ def demo(
     from onestory.demo import ensure_demo_accounts, ingest_world
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
-    from onestory.linkage.cli import link_everyone, run_table
+    from onestory.linkage.cli import index_copy_dir, link_everyone, run_table
     from onestory.sharing.policy import load_policies
     from onestory.store import session_factory
     from onestory.subscribers import connect_event_subscribers
@@ -143,7 +143,8 @@ def demo(
     summaries = ingest_world(sessions, world, actor="system:demo", bar=bytes_bar)
     console.print(_ingest_table(summaries))
     # One person across agencies: the first run trains the model; later runs keep people's ids.
-    console.print(run_table(link_everyone(sessions, actor="system:demo")))
+    copy = index_copy_dir(data_dir)
+    console.print(run_table(link_everyone(sessions, actor="system:demo", cache_dir=copy)))
     with sessions() as session:
         signer = load_or_create_signer(data_dir, settings.ledger_origin)
         checkpoint = cut_checkpoint(session, signer)

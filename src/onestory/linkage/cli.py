@@ -41,12 +41,25 @@ def run_command(
 
     if new and retrain:
         raise CommandError("--new places new records with the stored model; drop --retrain")
-    sessions = session_factory(open_database(get_settings()))
-    console.print(run_table(link_everyone(sessions, actor=ACTOR, retrain=retrain, new=new)))
+    settings = get_settings()
+    sessions = session_factory(open_database(settings))
+    copy = index_copy_dir(settings.ensure_data_dir())
+    summary = link_everyone(sessions, actor=ACTOR, retrain=retrain, new=new, cache_dir=copy)
+    console.print(run_table(summary))
+
+
+def index_copy_dir(data_dir: Path) -> Path:
+    """Where the prepared copy of the person index is kept (``linkage.index_cache``)."""
+    return data_dir / "linkage-index"
 
 
 def link_everyone(
-    sessions: sessionmaker[Session], *, actor: str, retrain: bool = False, new: bool = False
+    sessions: sessionmaker[Session],
+    *,
+    actor: str,
+    retrain: bool = False,
+    new: bool = False,
+    cache_dir: Path | None = None,
 ) -> RunSummary:
     """``index.run`` (or, with ``new``, ``index.link_arrivals``) with a progress bar by stage;
     a failure is a ``CommandError``."""
@@ -56,7 +69,7 @@ def link_everyone(
     if new:
         with console.status("Placing the records that arrived since the last run"):
             try:
-                return index.link_arrivals(sessions, actor=actor)
+                return index.link_arrivals(sessions, actor=actor, cache_dir=cache_dir)
             except index.LinkageError as exc:
                 raise CommandError(str(exc)) from exc
 
@@ -67,7 +80,9 @@ def link_everyone(
             progress.update(task, advance=1, description=stage)
 
         try:
-            return index.run(sessions, actor=actor, retrain=retrain, progress=step)
+            return index.run(
+                sessions, actor=actor, retrain=retrain, progress=step, cache_dir=cache_dir
+            )
         except index.LinkageError as exc:
             raise CommandError(str(exc)) from exc
 

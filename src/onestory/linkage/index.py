@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.entries import NewEntry, Subject
 from onestory.ledger.log import append_at_commit, append_many, lock_for_append
+from onestory.linkage import index_cache
 from onestory.linkage import model as splink_model
 from onestory.linkage.tables import (
     ACCEPTED,
@@ -397,8 +399,12 @@ def run(
     actor: str,
     retrain: bool = False,
     progress: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> RunSummary:
-    """Link every agency record and bring the person index up to date (see the module doc)."""
+    """Link every agency record and bring the person index up to date (see the module doc).
+
+    With ``cache_dir``, the prepared index is kept there for ``link_new`` (``index_cache``).
+    """
     started = time.perf_counter()
     summary = RunSummary()
     step = _stepper(summary, progress)
@@ -415,6 +421,8 @@ def run(
     step("Training")
     model = trained_model(stored)
     summary.model_version = stored.version
+    # Prepared once, for scoring, clustering, explaining and the copy kept for link_new.
+    frame = splink_model.prepare(frame)
     pairs = splink_model.predict(model, frame)
     summary.pairs = len(pairs)
     step("Predicting pairs")
@@ -462,6 +470,8 @@ def run(
         _queue_uncertain(session, pairs, assignment.person_of, decided, run_row, summary)
         _finish(session, run_row, summary, started, actor=actor)
         session.commit()
+    if cache_dir is not None:
+        index_cache.write(cache_dir, frame, model_version=stored.version)
     if summary.review_added:
         _explain_queued(sessions, model, frame, summary.run_id)
     step("Writing")
@@ -767,7 +777,11 @@ def _finish(
 
 
 def link_new(
-    sessions: sessionmaker[Session], record_ids: Sequence[str], *, actor: str
+    sessions: sessionmaker[Session],
+    record_ids: Sequence[str],
+    *,
+    actor: str,
+    cache_dir: Path | None = None,
 ) -> RunSummary:
     """Put new agency records into the index without changing any existing person's id.
 
@@ -794,11 +808,22 @@ def link_new(
                 f"{len(wanted)} ids asked for are not there); nothing was linked"
             )
         new_frame = load_frame(session, record_ids=wanted, indexed=False)
-        index_frame = load_frame(session, indexed=True) if not new_frame.empty else new_frame
+        index_frame = None
+        if not new_frame.empty:
+            indexed = session.scalar(select(func.count()).select_from(PersonMember)) or 0
+            if cache_dir is not None:
+                index_frame = index_cache.read(
+                    cache_dir, model_version=stored.version, rows=indexed
+                )
+            if index_frame is None:
+                index_frame = splink_model.prepare(load_frame(session, indexed=True))
+                if cache_dir is not None:
+                    index_cache.write(cache_dir, index_frame, model_version=stored.version)
     summary.records = len(new_frame)
     summary.model_version = stored.version
-    if new_frame.empty:
+    if new_frame.empty or index_frame is None:
         return summary  # every record asked about is in the index already
+    new_frame = splink_model.prepare(new_frame)
     model = trained_model(stored)
     frames = []
     if not index_frame.empty:
@@ -825,6 +850,9 @@ def link_new(
         _queue_uncertain(session, pairs, person_of, decided, run_row, summary)
         _finish(session, run_row, summary, started, actor=actor)
         session.commit()
+    if cache_dir is not None:
+        placed = new_frame.loc[new_frame["record_id"].isin(new_ids)]
+        index_cache.append(cache_dir, placed, model_version=stored.version)
     if summary.review_added:
         _explain_queued(sessions, model, both, summary.run_id)
     return summary
@@ -836,13 +864,15 @@ def unlinked_records(session: Session) -> list[str]:
     return list(session.scalars(select(AgencyRecord.id).where(~linked.exists())))
 
 
-def link_arrivals(sessions: sessionmaker[Session], *, actor: str) -> RunSummary:
+def link_arrivals(
+    sessions: sessionmaker[Session], *, actor: str, cache_dir: Path | None = None
+) -> RunSummary:
     """``link_new`` for every record that arrived since the last run (nothing to do is fine)."""
     with sessions() as session:
         arrived = unlinked_records(session)
     if not arrived:
         return RunSummary(kind=INCREMENTAL)
-    return link_new(sessions, arrived, actor=actor)
+    return link_new(sessions, arrived, actor=actor, cache_dir=cache_dir)
 
 
 def _no_pairs() -> pd.DataFrame:
