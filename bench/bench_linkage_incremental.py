@@ -67,6 +67,42 @@ def _new_batch(sessions: Any, size: int, seed: int, tag: str) -> list[str]:
     return added
 
 
+def write_results(report: dict[str, Any]) -> None:
+    """Keep the latest run for each index size: this one replaces the last of its size."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "linkage_incremental.json"
+    runs: dict[str, Any] = {}
+    if path.exists():
+        runs = dict(json.loads(path.read_text()).get("runs", {}))
+    runs[str(report["records"])] = report
+    path.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    lines = [
+        "# Placing new records into the person index (`onestory linkage run --new`)",
+        "",
+        "`bench/bench_linkage_incremental.py`, SQLite: agency records taken in through the "
+        "exchange, indexed by a full run; then two batches of records of people already "
+        "indexed, sent again by another agency under new ids, each placed end to end "
+        "(database reads, scoring, the index and its ledger entries written): one with the "
+        "prepared copy of the index a full run leaves, one without it (the baseline: the index "
+        "read from the database and prepared afresh).",
+        "",
+        "| indexed records | new records | with the prepared copy, s | baseline, s | "
+        "taking in, s | full run, s | when (load average at the end) |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key in sorted(runs, key=int):
+        r = runs[key]
+        copy, base = r["timings"]["with the prepared copy"], r["timings"]["baseline"]
+        m = r["machine"]
+        lines.append(
+            f"| {copy['index_records']:,} | {copy['new_records']:,} | {copy['seconds']} | "
+            f"{base['seconds']} | {r['ingest_seconds']} | {r['full_run_seconds']} | "
+            f"{m['date']} ({m.get('load_average', '?')}) |"
+        )
+    (RESULTS / "linkage_incremental.md").write_text("\n".join(lines) + "\n")
+    console.print("\n".join(lines))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path)
@@ -127,30 +163,7 @@ def main() -> int:
             "load_average": round(os.getloadavg()[0], 2),
         },
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "linkage_incremental.json").write_text(json.dumps(report, indent=2) + "\n")
-    with_copy, baseline = timings["with the prepared copy"], timings["baseline"]
-    lines = [
-        "# Placing new records into the person index (`onestory linkage run --new`)",
-        "",
-        f"`bench/bench_linkage_incremental.py --batch {args.batch}` on "
-        f"{report['machine']['cpu_count']} CPUs, Python {report['machine']['python']}, "
-        f"{report['machine']['date']}, SQLite. {records:,} agency records taken in through "
-        f"the exchange ({ingest_s:.0f} s), indexed by a full run ({full_s:.0f} s); then two "
-        "batches of records of people already indexed, sent again by another agency under new "
-        "ids, each placed end to end (database reads, scoring, the index and its ledger "
-        "entries written).",
-        "",
-        "| placing | new records | indexed records | seconds |",
-        "|---|---:|---:|---:|",
-        f"| with the prepared copy | {with_copy['new_records']:,} | "
-        f"{with_copy['index_records']:,} | {with_copy['seconds']} |",
-        f"| baseline: index read and prepared afresh | {baseline['new_records']:,} | "
-        f"{baseline['index_records']:,} | {baseline['seconds']} |",
-        "",
-    ]
-    (RESULTS / "linkage_incremental.md").write_text("\n".join(lines))
-    console.print("\n".join(lines))
+    write_results(report)
     return 0
 
 

@@ -18,6 +18,7 @@ batches (a first run over a million records makes a million "attached" entries).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -75,6 +76,9 @@ LINK_THRESHOLD = 0.99
 # link unseen; a person decides. Below 0.5 the model itself thinks "different people", and
 # queuing those would bury the reviewers in pairs that share only a common surname.
 REVIEW_FROM = 0.5
+# Pairs below REVIEW_FROM are neither linked nor reviewed, so they are never fetched: at a
+# million records they are tens of millions of rows (as match weight: log2 of the odds).
+PREDICT_FLOOR = math.log2(REVIEW_FROM / (1 - REVIEW_FROM))
 # The most pairs one run adds to the queue (highest weight first); the rest are found again by
 # the next run, so nothing is lost, and each queued pair carries its explanation.
 REVIEW_LIMIT = 2_000
@@ -423,7 +427,7 @@ def run(
     summary.model_version = stored.version
     # Prepared once, for scoring, clustering, explaining and the copy kept for link_new.
     frame = splink_model.prepare(frame)
-    pairs = splink_model.predict(model, frame)
+    pairs = splink_model.predict(model, frame, threshold_match_weight=PREDICT_FLOOR)
     summary.pairs = len(pairs)
     step("Predicting pairs")
     clustered = splink_model.cluster(
@@ -827,9 +831,13 @@ def link_new(
     model = trained_model(stored)
     frames = []
     if not index_frame.empty:
-        frames.append(splink_model.match_new(model, index_frame, new_frame))
+        frames.append(
+            splink_model.match_new(
+                model, index_frame, new_frame, threshold_match_weight=PREDICT_FLOOR
+            )
+        )
     if len(new_frame) > 1:
-        frames.append(splink_model.predict(model, new_frame))
+        frames.append(splink_model.predict(model, new_frame, threshold_match_weight=PREDICT_FLOOR))
     pairs = pd.concat(frames, ignore_index=True) if frames else _no_pairs()
     summary.pairs = len(pairs)
     new_ids = set(new_frame["record_id"].tolist())
