@@ -95,7 +95,7 @@ def run_table(summary: RunSummary) -> Table:
     rows = [
         ("Model version", f"{summary.model_version}{' (trained now)' if summary.trained else ''}"),
         ("Records", f"{summary.records:,}"),
-        ("Pairs scored", f"{summary.pairs:,}"),
+        ("Pairs scored 0.5 or more", f"{summary.pairs:,}"),
         ("People", f"{summary.persons:,}"),
         ("People created", f"{summary.persons_created:,}"),
         ("Merges", f"{summary.merged:,}"),
