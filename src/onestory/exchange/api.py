@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from onestory.exchange.hmpps import HmppsError, from_hmpps, is_hmpps
 from onestory.exchange.intake import (
@@ -23,7 +24,8 @@ from onestory.exchange.intake import (
 )
 from onestory.exchange.tables import StoredEvent
 from onestory.ledger.log import lock_for_append
-from onestory.sharing.authorize import RecordRef, authorize
+from onestory.sharing.authorize import Decision, RecordRef, authorize
+from onestory.sharing.client_tables import ApiClient
 from onestory.sharing.clients import client_actor, scope
 from onestory.sharing.vocabulary import Action, Purpose
 from onestory.web.api_auth import ApiClientDep
@@ -68,6 +70,24 @@ def read_event(
     return {"event": stored.envelope, "allowedBy": decision.rule}
 
 
+def allow_sending(
+    request: Request, session: Session, client: ApiClient, record: RecordRef, purpose: Purpose
+) -> Decision:
+    """The rules' leave for ``client`` to send ``record``; a refusal is ledgered, then 403."""
+    decision = authorize(
+        session,
+        actor=client_actor(client),
+        action=Action.CREATE,
+        record=record,
+        purpose=purpose,
+        policies=request.app.state.policies,
+    )
+    if not decision.allowed:
+        session.commit()  # the refusal is ledgered
+        raise HTTPException(403, f"not allowed: {decision.reason}")
+    return decision
+
+
 @router.post("", status_code=201, responses={200: {"description": "Already received"}})
 def post_event(
     request: Request,
@@ -108,17 +128,7 @@ def post_event(
             if kind
             else f"{parsed.event_type} events are not taken through this API",
         )
-    decision = authorize(
-        session,
-        actor=client_actor(client),
-        action=Action.CREATE,
-        record=RecordRef(kind, str(parsed.id)),
-        purpose=purpose,
-        policies=request.app.state.policies,
-    )
-    if not decision.allowed:
-        session.commit()  # the refusal is ledgered
-        raise HTTPException(403, f"not allowed: {decision.reason}")
+    decision = allow_sending(request, session, client, RecordRef(kind, str(parsed.id)), purpose)
     try:
         stored, created = receive_event(
             session,

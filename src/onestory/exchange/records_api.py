@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestory.domain.people import Person, RecordSubmission
+from onestory.exchange.api import allow_sending
 from onestory.exchange.intake import record_sharing_kind
 from onestory.exchange.mapping import PersonColumns, load_layouts
 from onestory.exchange.tables import AgencyRecord
@@ -195,17 +196,8 @@ def post_record(
     except RecordError as exc:
         raise HTTPException(422, {"problem": str(exc), "field": exc.field}) from exc
     agency = client.organisation.code
-    decision = authorize(
-        session,
-        actor=actor,
-        action=Action.CREATE,
-        record=RecordRef(RecordKind.PERSON, _record_id(agency, body)),
-        purpose=purpose,
-        policies=request.app.state.policies,
-    )
-    if not decision.allowed:
-        session.commit()  # the refusal is ledgered
-        raise HTTPException(403, f"not allowed: {decision.reason}")
+    record_ref = RecordRef(RecordKind.PERSON, _record_id(agency, body))
+    decision = allow_sending(request, session, client, record_ref, purpose)
     try:
         record, created = receive_record(
             session,
