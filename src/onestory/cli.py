@@ -96,6 +96,15 @@ def _register_issue6() -> None:
 _register_issue6()
 
 
+def _register_evidence() -> None:
+    from onestory.evidence import cli as evidence_cli
+
+    evidence_cli.register(app)
+
+
+_register_evidence()
+
+
 def _ingest_table(summaries: list[FileSummary]) -> Table:
     table = Table(title="Taken in through the exchange")
     for column in ("File", "Rows", "Accepted", "Quarantined", "Already held"):

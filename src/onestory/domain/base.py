@@ -40,3 +40,5 @@ class AgencyKind(StrEnum):
     COMPENSATION = "compensation"
     EDUCATION = "education"
     EMPLOYER = "employer"
+    # A firm of solicitors or a barrister's chambers acting for a defendant.
+    DEFENCE = "defence"

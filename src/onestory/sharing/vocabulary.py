@@ -93,6 +93,8 @@ class Role(StrEnum):
     VICTIM = "victim"
     EMPLOYER_VERIFIER = "employer_verifier"
     ADMINISTRATOR = "administrator"
+    # A defendant's solicitor or counsel, who receives disclosed evidence (CPIA 1996).
+    DEFENCE_LAWYER = "defence_lawyer"
 
 
 # The kind of organisation each role works in. None: the role belongs to no organisation
@@ -112,4 +114,5 @@ ROLE_ORGANISATION_KIND: dict[str, OrganisationKind | None] = {
     Role.VICTIM: None,
     Role.EMPLOYER_VERIFIER: OrganisationKind.EMPLOYER,
     Role.ADMINISTRATOR: None,
+    Role.DEFENCE_LAWYER: OrganisationKind.DEFENCE,
 }

@@ -21,6 +21,7 @@ TABLE_MODULES = (
     "onestory.victims.tables",
     "onestory.exchange.webhook_tables",
     "onestory.linkage.tables",
+    "onestory.evidence.tables",
 )
 
 

@@ -19,6 +19,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from onestory import __version__
 from onestory.config import ConfigurationError, Settings, get_settings
+from onestory.evidence import api as evidence_api
+from onestory.evidence import bundle_api as evidence_bundle_api
+from onestory.evidence import uploads as evidence_uploads
+from onestory.evidence import web as evidence_web
 from onestory.exchange import api as exchange_api
 from onestory.exchange import ingest_web as exchange_ingest_web
 from onestory.exchange import records_api as exchange_records_api
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     channel = channel_from_settings(settings)
     # A delivered message meets the duty it was sent for.
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
-    for prefix in ("victims", "exchange", "linkage"):
+    for prefix in ("victims", "exchange", "linkage", "evidence"):
         if prefix not in templating_prefixes():
             add_template_package(prefix, f"onestory.{prefix}")
 
@@ -189,6 +193,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(exchange_records_api.router)
     app.include_router(exchange_webhooks_api.router)
     app.include_router(linkage_web.router)
+    app.include_router(evidence_uploads.router)
+    app.include_router(evidence_api.router)
+    app.include_router(evidence_bundle_api.router)
+    app.include_router(evidence_web.router)
     _mount_static(app)
     return app
 
