@@ -38,6 +38,7 @@ DEMO_ROLES: tuple[tuple[str, str, str, str | None], ...] = (
     ("probation_officer", "Probation officer", "probation", "probation"),
     ("victim_support_worker", "Victim support worker", "victim-support", "victim_support"),
     ("education_provider", "Education provider", "education", "education"),
+    ("defence_lawyer", "Defence lawyer", "defence", "defence"),
     ("analyst", "Analyst", "analyst", None),
     ("victim", "Victim (member of the public)", "victim", None),
     ("administrator", "Administrator", "admin", None),
