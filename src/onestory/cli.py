@@ -123,6 +123,8 @@ def demo(
 ) -> None:
     """Generate and load a synthetic world, print demo sign-ins, and serve the site."""
     from onestory.demo import ensure_demo_accounts, ingest_world
+    from onestory.evidence.blobs import store_for
+    from onestory.evidence.demo import add_demo_evidence, ensure_defence_firm
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
     from onestory.linkage.cli import index_copy_dir, link_everyone, run_table
@@ -155,6 +157,11 @@ def demo(
     copy = index_copy_dir(data_dir)
     console.print(run_table(link_everyone(sessions, actor="system:demo", cache_dir=copy)))
     with sessions() as session:
+        ensure_defence_firm(session)
+        sign_ins = ensure_demo_accounts(session, data_dir)
+        evidence_case = add_demo_evidence(
+            session, policies=load_policies(settings.policies_dir), store=store_for(data_dir)
+        )
         signer = load_or_create_signer(data_dir, settings.ledger_origin)
         checkpoint = cut_checkpoint(session, signer)
         session.commit()
@@ -162,7 +169,6 @@ def demo(
             f"Ledger: checkpoint of {checkpoint.size} entries signed by {signer.name} "
             f"(verifier key in {data_dir / VERIFIER_KEY_FILE})."
         )
-        sign_ins = ensure_demo_accounts(session, data_dir)
     table = Table(title=f"Demo sign-ins (also in {data_dir / 'demo-sign-ins.json'})")
     # Never wrap what people copy and paste; the role wraps instead.
     table.add_column("Email", no_wrap=True)
@@ -181,6 +187,11 @@ def demo(
         "unsure of (each opens a person's records from every agency at /people/<id>), "
         "/quarantine for rows an extract could not give, /ingest to send a file."
     )
+    if evidence_case is not None:
+        console.print(
+            f"Digital evidence: as police@ or cps@demo.onestory.test open /evidence/cases/"
+            f"{evidence_case} (items, custody with inclusion proofs, sharing, bundles)."
+        )
     if serve:
         _serve(settings, engine)
 

@@ -118,7 +118,7 @@ def demo_case_urn(session: Session, police_code: str) -> str:
     force = police_code.removeprefix("POL")[:2]
     found = session.scalar(
         select(AgencyRecord.case_urn)
-        .where(AgencyRecord.agency == "police", AgencyRecord.case_urn.like(f"{force}%"))
+        .where(AgencyRecord.agency == police_code, AgencyRecord.case_urn.like(f"{force}%"))
         .order_by(AgencyRecord.case_urn)
         .limit(1)
     )
