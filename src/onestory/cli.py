@@ -124,7 +124,11 @@ def demo(
     """Generate and load a synthetic world, print demo sign-ins, and serve the site."""
     from onestory.demo import ensure_demo_accounts, ingest_world
     from onestory.evidence.blobs import store_for
-    from onestory.evidence.demo import add_demo_evidence, ensure_defence_firm
+    from onestory.evidence.demo import (
+        add_demo_evidence,
+        ensure_defence_firm,
+        write_demo_bundle,
+    )
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
     from onestory.linkage.cli import index_copy_dir, link_everyone, run_table
@@ -188,9 +192,22 @@ def demo(
         "/quarantine for rows an extract could not give, /ingest to send a file."
     )
     if evidence_case is not None:
+        bundle = write_demo_bundle(
+            sessions,
+            data_dir=data_dir,
+            policies=load_policies(settings.policies_dir),
+            signer=signer,
+            case_urn=evidence_case,
+        )
         console.print(
             f"Digital evidence: as police@ or cps@demo.onestory.test open /evidence/cases/"
-            f"{evidence_case} (items, custody with inclusion proofs, sharing, bundles)."
+            f"{evidence_case} (items, custody with inclusion proofs, sharing, bundles). The "
+            "case's disclosure bundle is checked offline, with only the public key, by:"
+        )
+        console.print(
+            f"  onestory evidence verify {bundle} --key {data_dir / VERIFIER_KEY_FILE}",
+            soft_wrap=True,
+            highlight=False,
         )
     if serve:
         _serve(settings, engine)

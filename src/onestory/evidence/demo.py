@@ -12,14 +12,17 @@ import io
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from onestory.evidence import service
-from onestory.evidence.blobs import BlobStore, stage
+from onestory.evidence.blobs import BlobStore, stage, store_for
+from onestory.evidence.bundle import bundles_dir, make_bundle, scope_for
 from onestory.evidence.tables import EvidenceGrant, EvidenceItem
 from onestory.exchange.tables import AgencyRecord
+from onestory.ledger.note import NoteSigner
 from onestory.sharing.accounts import account_actor
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import Organisation, UserAccount
@@ -241,3 +244,39 @@ def add_demo_evidence(
         )
     session.commit()
     return urn
+
+
+DEMO_BUNDLE = "demo-bundle.zip"
+
+
+def write_demo_bundle(
+    sessions: sessionmaker[Session],
+    *,
+    data_dir: Path,
+    policies: PolicySet,
+    signer: NoteSigner,
+    case_urn: str,
+) -> Path:
+    """The demo case's disclosure bundle, made as the demo police officer would make it, at
+    ``DATA_DIR/evidence/demo-bundle.zip`` (replaced on each run)."""
+    with sessions() as session:
+        officer = session.scalars(
+            select(UserAccount).where(UserAccount.email == "police@demo.onestory.test")
+        ).one()
+        actor = account_actor(officer)
+        scope = scope_for(session, policies=policies, actor=actor, case_urn=case_urn)
+        made = make_bundle(
+            session,
+            sessions=sessions,
+            store=store_for(data_dir),
+            signer=signer,
+            items=scope.items,
+            case_urn=case_urn,
+            actor=actor.user_or_client_id,
+            actor_org=actor.organisation_code,
+            purpose=scope.purpose,
+            work_dir=bundles_dir(data_dir),
+        )
+    target = data_dir / "evidence" / DEMO_BUNDLE
+    made.path.replace(target)
+    return target
