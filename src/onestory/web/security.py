@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NONCE_BYTES = 16
 HSTS_SECONDS = 365 * 24 * 60 * 60
+OWN_POLICY_HEADERS = ("content-security-policy", "x-frame-options")
 
 
 def content_security_policy(nonce: str) -> str:
@@ -82,9 +83,17 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply_security_headers(
-                    MutableHeaders(scope=message), nonce, production=self.production
-                )
+                headers = MutableHeaders(scope=message)
+                # A response that sets its own, stricter policy keeps it with its framing rule:
+                # evidence content, which our own item page frames and which never runs scripts.
+                own = {
+                    name: headers[name]
+                    for name in OWN_POLICY_HEADERS
+                    if "content-security-policy" in headers and name in headers
+                }
+                apply_security_headers(headers, nonce, production=self.production)
+                for name, value in own.items():
+                    headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
