@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -256,7 +256,12 @@ def test_retention_change_then_disposal_keeps_the_record(
     evidence_store: FileBlobStore,
 ) -> None:
     item_id = add_item_bytes(
-        evidence_app, evidence_store, evidence_people.officer.actor, PNG, media_type="image/png"
+        evidence_app,
+        evidence_store,
+        evidence_people.officer.actor,
+        PNG,
+        media_type="image/png",
+        seized_at=datetime(2021, 5, 4, 9, 0, tzinfo=UTC),
     )
     page = f"/evidence/items/{item_id}"
     # Not yet due: the confirmation page says so and the POST is refused.
@@ -266,16 +271,9 @@ def test_retention_change_then_disposal_keeps_the_record(
     assert early.status_code == 400
     assert "is to be kept until" in early.text
 
-    changed = _post(
-        officer_client,
-        page,
-        f"{page}/retention",
-        {"retention-schedule": "no-further-action", "retention-reason": "No further action"},
-    )
-    assert changed.status_code == 200
-    assert "No further action (two years)" in changed.text
+    # A date in the past is refused: an ended retention comes only from a schedule.
     yesterday = utcnow() - timedelta(days=1)
-    ended = _post(
+    past = _post(
         officer_client,
         page,
         f"{page}/retention",
@@ -283,10 +281,32 @@ def test_retention_change_then_disposal_keeps_the_record(
             "retain-until-day": str(yesterday.day),
             "retain-until-month": str(yesterday.month),
             "retain-until-year": str(yesterday.year),
-            "retention-reason": "Case closed; the court ordered the photographs destroyed",
+            "retention-reason": "Trying to dispose of it today",
         },
     )
+    assert past.status_code == 400
+    assert "cannot be in the past" in past.text
+    tomorrow = utcnow() + timedelta(days=400)
+    later = _post(
+        officer_client,
+        page,
+        f"{page}/retention",
+        {
+            "retain-until-day": str(tomorrow.day),
+            "retain-until-month": str(tomorrow.month),
+            "retain-until-year": str(tomorrow.year),
+            "retention-reason": "Appeal pending",
+        },
+    )
+    assert later.status_code == 200
+    ended = _post(
+        officer_client,
+        page,
+        f"{page}/retention",
+        {"retention-schedule": "no-further-action", "retention-reason": "No further action"},
+    )
     assert ended.status_code == 200
+    assert "No further action (two years)" in ended.text
     assert f"{page}/dispose" in ended.text
     confirm = officer_client.get(f"{page}/dispose")
     assert "This cannot be undone" in confirm.text
@@ -306,7 +326,7 @@ def test_retention_change_then_disposal_keeps_the_record(
         "retention_changed",
         "retention_changed",
         "disposed",
-        "downloaded",
+        "access_refused",  # a download of disposed content is refused, not recorded as given
     ]
 
 
@@ -409,7 +429,11 @@ def test_a_submission_link_is_used_once_then_refused(
         assert replay.status_code == 410
     with evidence_app.state.sessions() as session:
         item = session.scalars(select(EvidenceItem)).one()
-        assert item.organisation == "POL01" and item.seized_by == "Jo Witness"
+        assert item.organisation == "POL01"
+        # The sender is kept with the link, for the holding force, never in the item's record.
+        assert item.seized_by == f"A member of the public, through submission link {link.id}"
+        assert "Jo Witness" not in item.description
+        assert session.get_one(SubmissionLink, link.id).sender_name == "Jo Witness"
         assert item.media_type == "video/mp4"
         uploaded = session.scalars(
             select(CustodyEntry).where(CustodyEntry.item_id == item.id)

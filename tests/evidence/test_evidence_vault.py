@@ -249,35 +249,48 @@ def test_disposal_deletes_content_only_after_retention_and_keeps_hash_metadata_a
     session: Session, policies: PolicySet, store: FileBlobStore, officer: Actor
 ) -> None:
     content = os.urandom(5000)
-    item = add(session, policies, store, officer, content, "JS/1")
-    twin = add(session, policies, store, officer, content, "JS/2")
+    long_ago = datetime(2020, 6, 1, tzinfo=UTC)
+    item = add(session, policies, store, officer, content, "JS/1", seized_at=long_ago)
+    twin = add(session, policies, store, officer, content, "JS/2", seized_at=long_ago)
     with pytest.raises(service.retention.RetentionError, match="to be kept until"):
-        service.dispose_by(
-            session, policies=policies, store=store, actor=officer, item=item, reason="done"
+        service.dispose_by(session, policies=policies, actor=officer, item=item, reason="done")
+    session.rollback()
+    with pytest.raises(service.EvidenceError, match="cannot be in the past"):
+        service.change_retention(
+            session,
+            policies=policies,
+            actor=officer,
+            item=session.get_one(EvidenceItem, item.id),
+            until=datetime.now(UTC) - timedelta(days=1),
+            reason="trying to skip the schedule",
         )
     session.rollback()
-    past = datetime.now(UTC) - timedelta(days=1)
     for one in (item, twin):
         service.change_retention(
             session,
             policies=policies,
             actor=officer,
             item=session.get_one(EvidenceItem, one.id),
-            until=past,
+            schedule_id="no-further-action",
             reason="case ended: no further action",
         )
     session.commit()
     assert {i.id for i in service.due_for_disposal(session)} == {item.id, twin.id}
-    # The first disposal keeps the bytes: the twin still needs them.
-    assert not service.dispose_by(
-        session, policies=policies, store=store, actor=officer, item=item, reason="retention ended"
+    # The first disposal leaves the bytes: the twin still needs them.
+    assert (
+        service.dispose_by(
+            session, policies=policies, actor=officer, item=item, reason="retention ended"
+        )
+        is None
     )
     session.commit()
     assert store.has(item.sha256)
-    assert service.dispose_by(
-        session, policies=policies, store=store, actor=officer, item=twin, reason="retention ended"
+    release = service.dispose_by(
+        session, policies=policies, actor=officer, item=twin, reason="retention ended"
     )
     session.commit()
+    assert release == item.sha256 and store.has(item.sha256), "deleted only after the commit"
+    assert service.release_content(session, store, release)
     assert not store.has(item.sha256)
     kept = session.get_one(EvidenceItem, item.id)
     assert kept.status == ItemStatus.DISPOSED
@@ -394,3 +407,62 @@ def test_the_read_api_gives_a_forces_own_items_their_custody_and_checked_content
         recorded = [r.action for r in custody.history(session, [item_id])[item_id]]
     assert recorded[:2] == ["acquired", "uploaded"]
     assert "downloaded" in recorded and "integrity_failed" in recorded
+
+
+def test_a_whole_case_grant_covers_only_the_granting_forces_items_including_later_ones(
+    session: Session, policies: PolicySet, store: FileBlobStore, officer: Actor
+) -> None:
+    session.add(Organisation(code="CPS01", name="CPS London", kind="cps"))
+    session.flush()
+    other_force = account_actor(
+        create_account(
+            session,
+            email="officer@city.example",
+            display_name="PC Ali Khan",
+            role="police_officer",
+            password="a long enough password",
+            organisation_code="02",
+        )
+    )
+    prosecutor_account = create_account(
+        session,
+        email="cps@example.org",
+        display_name="A Prosecutor",
+        role="cps_prosecutor",
+        password="a long enough password",
+        organisation_code="CPS01",
+    )
+    session.commit()
+    prosecutor = account_actor(prosecutor_account)
+    ours = add(session, policies, store, officer, b"met footage", "JS/1")
+    theirs = add(session, policies, store, other_force, b"city footage", "AK/1")
+    grant = service.grant_access(
+        session,
+        policies=policies,
+        actor=officer,
+        case_urn=CASE,
+        item=None,
+        grantee=prosecutor_account,
+        expires_at=datetime.now(UTC) + timedelta(days=7),
+    )
+    session.commit()
+    service.open_item(session, policies=policies, actor=prosecutor, item=ours)
+    session.commit()
+    with pytest.raises(service.Refused, match="no grant"):
+        service.open_item(session, policies=policies, actor=prosecutor, item=theirs)
+    session.commit()
+    assert "shared" not in actions(session, theirs)
+    later = add(session, policies, store, officer, b"more met footage", "JS/2")
+    assert actions(session, later)[-1] == "shared", "a live whole-case grant covers it"
+    service.open_item(session, policies=policies, actor=prosecutor, item=later)
+    session.commit()
+    with pytest.raises(service.Refused, match="made the grant"):
+        service.revoke_grant(session, policies=policies, actor=other_force, grant=grant)
+    session.rollback()
+    service.revoke_grant(
+        session, policies=policies, actor=officer, grant=session.get_one(type(grant), grant.id)
+    )
+    session.commit()
+    assert actions(session, ours)[-1] == "access_revoked"
+    assert actions(session, later)[-1] == "access_revoked"
+    assert actions(session, theirs)[-1] == "access_refused"

@@ -21,8 +21,9 @@ DEFAULT_SCHEDULE = "standard"
 _PERIOD = re.compile(r"^P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
 
 
-class RetentionError(Exception):
-    """An unknown schedule, a malformed period, or disposal before the retention date."""
+class RetentionError(ValueError):
+    """An unknown schedule, a malformed period, or disposal before the retention date (a
+    ``ValueError``, so that a model field naming an unknown schedule fails validation)."""
 
 
 @dataclass(frozen=True)

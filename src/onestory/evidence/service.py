@@ -30,6 +30,7 @@ from onestory.evidence.tables import (
     EvidenceItem,
     ItemStatus,
 )
+from onestory.ledger.log import lock_for_append
 from onestory.sharing.authorize import Actor, Decision, RecordRef, authorize
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import UserAccount
@@ -242,9 +243,6 @@ def create_item(
         raise EvidenceError(
             f"case {details.case_urn} already has an exhibit {details.exhibit_reference!r}"
         ) from exc
-    # The blob goes in before the commit: a committed item always has its bytes. If the commit
-    # then fails, the blob is an orphan the check sweep reports, never a missing exhibit.
-    store.adopt(staged)
     custody.record(
         session,
         item,
@@ -254,6 +252,11 @@ def create_item(
         purpose=HOLDER_PURPOSE,
         details=custody.acquisition_details(item),
     )
+    # The blob goes in now, under the ledger's append lock (the entry above took it), and before
+    # the commit: a committed item always has its bytes, and a disposal cannot delete content this
+    # item is about to share (``release_content`` takes the same lock). If the commit then fails,
+    # the blob is an orphan the check sweep reports, never a missing exhibit.
+    store.adopt(staged)
     custody.record(
         session,
         item,
@@ -279,7 +282,53 @@ def create_item(
             purpose=HOLDER_PURPOSE,
             details={"copy": item.id, "copySha256": item.sha256, "derivation": derivation},
         )
+    # A live grant of the whole case covers the new item too: say so in its custody.
+    for grant in _live_case_grants(session, item.case_urn, organisation):
+        _record_shared(session, item, grant, actor=grant.granted_by, actor_org=organisation)
     return item
+
+
+def _live_case_grants(session: Session, case_urn: str, organisation: str) -> list[EvidenceGrant]:
+    return list(
+        session.scalars(
+            select(EvidenceGrant).where(
+                EvidenceGrant.case_urn == case_urn,
+                EvidenceGrant.organisation == organisation,
+                EvidenceGrant.item_id.is_(None),
+                EvidenceGrant.revoked_at.is_(None),
+                EvidenceGrant.expires_at > utcnow(),
+            )
+        )
+    )
+
+
+def _record_shared(
+    session: Session,
+    item: EvidenceItem,
+    grant: EvidenceGrant,
+    *,
+    actor: str,
+    actor_org: str | None,
+    at: datetime | None = None,
+) -> None:
+    grantee = session.get_one(UserAccount, grant.grantee_user_id)
+    custody.record(
+        session,
+        item,
+        CustodyAction.SHARED,
+        actor=actor,
+        actor_org=actor_org,
+        purpose=grant.purpose,
+        details={
+            "grant": grant.id,
+            "grantee": f"user:{grantee.id}",
+            "granteeRole": grantee.role,
+            "granteeOrg": grantee.organisation.code if grantee.organisation else None,
+            "expiresAt": grant.expires_at.isoformat(),
+            "wholeCase": grant.item_id is None,
+        },
+        at=at,
+    )
 
 
 # --- who may open an item -------------------------------------------------------------------------
@@ -298,6 +347,7 @@ def live_grant(
         .where(
             EvidenceGrant.grantee_user_id == user_id,
             EvidenceGrant.case_urn == item.case_urn,
+            EvidenceGrant.organisation == item.organisation,
             or_(EvidenceGrant.item_id.is_(None), EvidenceGrant.item_id == item.id),
             EvidenceGrant.revoked_at.is_(None),
             EvidenceGrant.expires_at > moment,
@@ -316,6 +366,7 @@ def _ended_grant(session: Session, actor: Actor, item: EvidenceItem) -> Evidence
         .where(
             EvidenceGrant.grantee_user_id == user_id,
             EvidenceGrant.case_urn == item.case_urn,
+            EvidenceGrant.organisation == item.organisation,
             or_(EvidenceGrant.item_id.is_(None), EvidenceGrant.item_id == item.id),
         )
         .order_by(EvidenceGrant.granted_at.desc())
@@ -373,7 +424,8 @@ def open_item(
             purpose = grant.purpose
             decision = _decision(session, policies, actor, Action.READ, item.id, purpose)
             reason = decision.reason
-    if not decision.allowed:
+    withheld = _withheld(item) if decision.allowed else None
+    if not decision.allowed or withheld is not None:
         custody.record(
             session,
             item,
@@ -381,8 +433,10 @@ def open_item(
             actor=actor.user_or_client_id,
             actor_org=actor.organisation_code,
             purpose=purpose,
-            details={"attempted": str(action), "reason": reason},
+            details={"attempted": str(action), "reason": withheld or reason},
         )
+        if withheld is not None:
+            raise Unavailable(withheld)
         raise Refused(reason)
     custody.record(
         session,
@@ -392,16 +446,19 @@ def open_item(
         actor_org=actor.organisation_code,
         purpose=purpose,
     )
+    return decision
+
+
+def _withheld(item: EvidenceItem) -> str | None:
+    """Why the item's content cannot be given out, if it cannot."""
     if item.status == ItemStatus.DISPOSED:
-        raise Unavailable(
-            f"exhibit {item.exhibit_reference} was disposed of: only its record is kept"
-        )
+        return f"exhibit {item.exhibit_reference} was disposed of: only its record is kept"
     if item.integrity_failed_at is not None:
-        raise Unavailable(
+        return (
             f"exhibit {item.exhibit_reference} failed its integrity check on "
             f"{item.integrity_failed_at:%d %B %Y}: its content is withheld"
         )
-    return decision
+    return None
 
 
 def _no_grant_reason(ended: EvidenceGrant | None) -> str:
@@ -519,12 +576,14 @@ def grant_access(
         raise EvidenceError("the access must end in the future")
     if (expires_at - now).days > MAX_GRANT_DAYS:
         raise EvidenceError(f"access can be given for at most {MAX_GRANT_DAYS} days at a time")
-    covered = [item] if item is not None else items_of_case(session, case_urn)
+    org = actor.organisation_code
+    if org is None:
+        raise Refused("only staff of the organisation that holds evidence can share it")
+    if item is not None and not is_holder(actor, item):
+        raise Refused(f"exhibit {item.exhibit_reference} is held by another organisation")
+    covered = [item] if item is not None else held_items_of_case(session, case_urn, org)
     if not covered:
-        raise EvidenceError(f"case {case_urn} has no evidence to share")
-    for one in covered:
-        if not is_holder(actor, one):
-            raise Refused(f"exhibit {one.exhibit_reference} is held by another organisation")
+        raise EvidenceError(f"your organisation holds no evidence on case {case_urn} to share")
     _require(session, policies, actor, Action.SHARE, covered[0].id, purpose)
     if not policies.lookup(grantee.role, Action.READ, RecordKind.EVIDENCE, purpose):
         raise EvidenceError(
@@ -533,6 +592,7 @@ def grant_access(
         )
     grant = EvidenceGrant(
         case_urn=case_urn,
+        organisation=org,
         item_id=item.id if item is not None else None,
         grantee_user_id=grantee.id,
         purpose=purpose,
@@ -543,24 +603,13 @@ def grant_access(
     session.add(grant)
     session.flush()
     for one in covered:
-        custody.record(
-            session,
-            one,
-            CustodyAction.SHARED,
-            actor=actor.user_or_client_id,
-            actor_org=actor.organisation_code,
-            purpose=purpose,
-            details={
-                "grant": grant.id,
-                "grantee": f"user:{grantee.id}",
-                "granteeRole": grantee.role,
-                "granteeOrg": grantee.organisation.code if grantee.organisation else None,
-                "expiresAt": expires_at.isoformat(),
-                "wholeCase": item is None,
-            },
-            at=now,
-        )
+        _record_shared(session, one, grant, actor=actor.user_or_client_id, actor_org=org, at=now)
     return grant
+
+
+def held_items_of_case(session: Session, case_urn: str, organisation: str) -> list[EvidenceItem]:
+    """The items of a case that one organisation holds."""
+    return [i for i in items_of_case(session, case_urn) if i.organisation == organisation]
 
 
 def revoke_grant(
@@ -569,14 +618,13 @@ def revoke_grant(
     """End a grant now; each item it covered records the revocation."""
     if grant.revoked_at is not None:
         raise EvidenceError("that access was already revoked")
+    if actor.organisation_code != grant.organisation:
+        raise Refused("only the organisation that made the grant can revoke it")
     covered = (
         [session.get_one(EvidenceItem, grant.item_id)]
         if grant.item_id is not None
-        else items_of_case(session, grant.case_urn)
+        else held_items_of_case(session, grant.case_urn, grant.organisation)
     )
-    for one in covered:
-        if not is_holder(actor, one):
-            raise Refused(f"exhibit {one.exhibit_reference} is held by another organisation")
     if covered:
         _require(session, policies, actor, Action.SHARE, covered[0].id, grant.purpose)
     now = utcnow()
@@ -633,6 +681,13 @@ def change_retention(
         item.retention_schedule = schedule.id
         item.retain_until = schedule.until(item.seized_at)
     if until is not None:
+        if until < utcnow():
+            # A date in the past would let an item be disposed of at once, skipping the floor
+            # the schedules keep; an ended retention comes only from a schedule.
+            raise EvidenceError(
+                "a retention date cannot be in the past; to end retention, choose the schedule "
+                "that applies (for example no further action)"
+            )
         item.retain_until = until
     custody.record(
         session,
@@ -653,20 +708,22 @@ def change_retention(
 def dispose(
     session: Session,
     *,
-    store: BlobStore,
     item: EvidenceItem,
     actor: str,
     actor_org: str | None,
     reason: str,
     now: datetime | None = None,
-) -> bool:
-    """Delete the item's content at the end of its retention, keeping hash, metadata, custody.
+) -> str | None:
+    """Dispose of an item at the end of its retention, keeping hash, metadata and custody.
 
-    The blob is deleted only when no other held item has the same content. Returns whether the
-    blob itself was deleted. The caller has authorised the actor (``dispose_by``, or the
-    retention sweep running as the operator).
+    Returns the hash whose content no held item needs any more (None when another held item
+    shares it): after committing, pass it to ``release_content``, which deletes the bytes. They
+    are not deleted here, so a transaction that fails to commit leaves the item held with its
+    content. The caller has authorised the actor (``dispose_by``, or the retention sweep running
+    as the operator).
     """
     moment = now or utcnow()
+    lock_for_append(session)  # intake adopts content under this lock: decide on a stable view
     if item.status == ItemStatus.DISPOSED:
         raise EvidenceError(f"exhibit {item.exhibit_reference} was already disposed of")
     if item.retain_until > moment:
@@ -694,36 +751,60 @@ def dispose(
         details={"reason": reason, "contentDeleted": others is None},
         at=moment,
     )
-    if others is None:
-        # Deleted last, after the custody entry: if the transaction then fails, the item is
-        # still held and the sweep can dispose of it again.
-        session.flush()
-        store.delete(item.sha256)
-        return True
-    return False
+    return item.sha256 if others is None else None
 
 
 def dispose_by(
     session: Session,
     *,
     policies: PolicySet,
-    store: BlobStore,
     actor: Actor,
     item: EvidenceItem,
     reason: str,
-) -> bool:
-    """An officer of the holding organisation disposes of an item whose retention has ended."""
+) -> str | None:
+    """An officer of the holding organisation disposes of an item whose retention has ended;
+    returns what ``dispose`` returns."""
     if not is_holder(actor, item):
         raise Refused("only the organisation that holds the item can dispose of it")
     _require(session, policies, actor, Action.UPDATE, item.id, HOLDER_PURPOSE)
     return dispose(
         session,
-        store=store,
         item=item,
         actor=actor.user_or_client_id,
         actor_org=actor.organisation_code,
         reason=reason,
     )
+
+
+def release_content(session: Session, store: BlobStore, sha256: str) -> bool:
+    """Delete disposed content no held item needs, and commit; whether it was deleted.
+
+    Under the ledger's append lock, which intake holds while it adopts content: an item being
+    taken in with the same bytes either committed first (and keeps them) or adopts them afresh.
+    """
+    lock_for_append(session)
+    needed = session.scalar(
+        select(EvidenceItem.id)
+        .where(EvidenceItem.sha256 == sha256, EvidenceItem.status == ItemStatus.HELD)
+        .limit(1)
+    )
+    deleted = needed is None and store.has(sha256)
+    if deleted:
+        store.delete(sha256)
+    session.commit()
+    return deleted
+
+
+def release_disposed(session: Session, store: BlobStore) -> int:
+    """Delete content still stored for disposed items that no held item needs (a disposal
+    whose deletion was interrupted); how many blobs went."""
+    disposed = set(
+        session.scalars(
+            select(EvidenceItem.sha256).where(EvidenceItem.status == ItemStatus.DISPOSED)
+        )
+    )
+    session.rollback()
+    return sum(release_content(session, store, h) for h in sorted(disposed) if store.has(h))
 
 
 def due_for_disposal(session: Session, now: datetime | None = None) -> list[EvidenceItem]:

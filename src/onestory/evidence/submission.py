@@ -208,11 +208,15 @@ def take_submission(
         if int(getattr(claimed, "rowcount", 0) or 0) != 1:
             raise LinkUnavailable("This link has already been used to send a file.")
         session.refresh(link)
+        # Who sent it stays with the link, for the holding force alone: the item's record, its
+        # custody entries and any disclosure bundle say only that a member of the public did.
+        link.sender_name = (submission.name or "").strip()[:200] or None
+        link.sender_contact = (submission.contact or "").strip()[:500] or None
         details = service.ItemDetails(
             case_urn=CaseURN(link.case_urn),
             exhibit_reference=_next_exhibit_reference(session, link),
             description=_description(link, submission),
-            seized_by=_produced_by(submission),
+            seized_by=f"A member of the public, through submission link {link.id}",
             seized_at=submission.recorded_at,
             seized_from=submission.recorded_where,
             device=None,
@@ -243,15 +247,8 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _produced_by(submission: Submission) -> str:
-    name = (submission.name or "").strip() or "A member of the public (name not given)"
-    return name[:200]
-
-
 def _description(link: SubmissionLink, submission: Submission) -> str:
     parts = [f"Sent in answer to: {link.request_text}"]
     if submission.note:
         parts.append(f"What the sender said: {submission.note}")
-    if submission.contact:
-        parts.append(f"Sender's contact details: {submission.contact}")
     return "\n".join(parts)[:5000]

@@ -104,6 +104,9 @@ class EvidenceGrant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_urn: Mapped[str] = mapped_column(String(32), index=True)
+    # The organisation that made the grant: it covers that organisation's items only, so a
+    # whole-case grant never reaches evidence another force holds on the same case.
+    organisation: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[str | None] = mapped_column(ForeignKey("evidence_item.id"), index=True)
     grantee_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(64))
@@ -147,6 +150,10 @@ class SubmissionLink(Base):
     organisation: Mapped[str] = mapped_column(String(32))
     # What the officer asked for, shown to the person who opens the link.
     request_text: Mapped[str] = mapped_column(Text)
+    # Who sent the file, as they gave it: kept here, for the holding force alone, and never in
+    # the item's record, its custody entries or a disclosure bundle.
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    sender_contact: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

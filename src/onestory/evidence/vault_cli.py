@@ -117,6 +117,9 @@ def dispose(
     store = store_for(settings.data_dir)
     actor = cli_actor()
     with sessions() as session:
+        if not dry_run:
+            # Content left behind by a disposal interrupted between its commit and the deletion.
+            service.release_disposed(session, store)
         items = service.due_for_disposal(session)
         if not items:
             console.print("No item's retention has ended.")
@@ -128,14 +131,14 @@ def dispose(
             deleted = "—"
             if not dry_run:
                 # One transaction per item: a failure part-way leaves the rest to the next run.
-                deleted = (
-                    "yes"
-                    if service.dispose(
-                        session, store=store, item=item, actor=actor, actor_org=None, reason=reason
-                    )
-                    else "no (another item holds the same content)"
+                release = service.dispose(
+                    session, item=item, actor=actor, actor_org=None, reason=reason
                 )
                 session.commit()
+                if release is not None and service.release_content(session, store, release):
+                    deleted = "yes"
+                else:
+                    deleted = "no (another item holds the same content)"
             table.add_row(
                 item.case_urn, item.exhibit_reference, f"{item.retain_until:%d %b %Y}", deleted
             )

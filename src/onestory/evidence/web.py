@@ -35,7 +35,13 @@ from onestory.domain.identifiers import CaseURN, IdentifierError
 from onestory.evidence import custody, retention, service, submission
 from onestory.evidence.blobs import BlobError, stage
 from onestory.evidence.delivery import Disposition, blob_store, content_response, policies_of
-from onestory.evidence.tables import CustodyAction, EvidenceGrant, EvidenceItem, ItemStatus
+from onestory.evidence.tables import (
+    CustodyAction,
+    EvidenceGrant,
+    EvidenceItem,
+    ItemStatus,
+    SubmissionLink,
+)
 from onestory.ledger.audit import b64
 from onestory.ledger.checkpoints import latest_checkpoint
 from onestory.ledger.log import inclusion_proof, leaf_hash, lock_for_append
@@ -631,7 +637,7 @@ def add_item(
         )
     store = blob_store(request)
     try:
-        staged = stage(store, evidence_file.file)
+        staged = stage(store, evidence_file.file, limit=request.app.state.settings.max_upload_bytes)
     except BlobError as exc:
         return _case_page(
             request,
@@ -847,6 +853,12 @@ def _item_page(
         )
         if service.may_see(session, staff.actor, c)
     ]
+    # Who sent a file through a submission link: for the holding force's eyes only.
+    sender = (
+        session.scalar(select(SubmissionLink).where(SubmissionLink.item_id == item.id))
+        if holder
+        else None
+    )
     now = _now()
     retain_until = item.retain_until
     if retain_until.tzinfo is None:
@@ -867,6 +879,7 @@ def _item_page(
             "due": retain_until <= now,
             "original": original,
             "copies": copies,
+            "sender": sender,
             "timeline": timeline,
             "checkpoint_size": checkpoint_size,
             "when": when_words,
@@ -1049,10 +1062,9 @@ def dispose(
         errors = _errors({"dispose-reason": "Say why the item is being disposed of"})
         return _dispose_page(request, staff, item, errors, 400)
     try:
-        service.dispose_by(
+        release = service.dispose_by(
             session,
             policies=policies_of(request),
-            store=blob_store(request),
             actor=staff.actor,
             item=item,
             reason=reason.strip(),
@@ -1067,6 +1079,8 @@ def dispose(
         errors = _errors({"dispose-reason": f"The item was not disposed of: {exc}"})
         return _dispose_page(request, staff, item, errors, 400)
     session.commit()
+    if release is not None:
+        service.release_content(session, blob_store(request), release)
     return redirect_done(
         request,
         f"Exhibit {item.exhibit_reference} was disposed of: its record and hash are kept",
@@ -1118,7 +1132,7 @@ def add_derived(
         retention_schedule=item.retention_schedule,
     )
     store = blob_store(request)
-    staged = stage(store, derived_file.file)
+    staged = stage(store, derived_file.file, limit=request.app.state.settings.max_upload_bytes)
     try:
         copy = service.add_item(
             session,
@@ -1268,7 +1282,7 @@ def submit(
         )
     limiter.record(address)
     store = blob_store(request)
-    staged = stage(store, submitted_file.file)
+    staged = stage(store, submitted_file.file, limit=request.app.state.settings.max_upload_bytes)
     lock_for_append(session)
     try:
         item = submission.take_submission(

@@ -55,6 +55,7 @@ from onestory.web import (
     oidc,
     pages,
 )
+from onestory.web.bodylimit import BodyLimitMiddleware
 from onestory.web.csrf import CsrfError, verify_csrf
 from onestory.web.identity import SignInRequired
 from onestory.web.security import SecurityHeadersMiddleware
@@ -156,6 +157,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.policies = policies
     app.state.ledger_verifier_key = signer.verifier_key()
 
+    # Every request body is capped as it arrives (the resumable uploads check their own length).
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_upload_bytes, exempt=("/api/evidence/uploads",)
+    )
     # Added last = runs first: the security headers wrap everything, sessions included.
     app.add_middleware(
         SessionMiddleware,

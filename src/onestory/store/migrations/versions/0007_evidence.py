@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-29 21:16:12.006631
+Create Date: 2026-11-29 21:46:40.858544
 """
 
 from collections.abc import Sequence
@@ -100,6 +100,8 @@ def upgrade() -> None:
         sa.Column("case_urn", sa.String(length=32), nullable=False),
         sa.Column("organisation", sa.String(length=32), nullable=False),
         sa.Column("request_text", sa.Text(), nullable=False),
+        sa.Column("sender_name", sa.String(length=200), nullable=True),
+        sa.Column("sender_contact", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", onestory.store.base.UTCDateTime(timezone=True), nullable=False),
@@ -143,6 +145,7 @@ def upgrade() -> None:
         "evidence_grant",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_urn", sa.String(length=32), nullable=False),
+        sa.Column("organisation", sa.String(length=32), nullable=False),
         sa.Column("item_id", sa.String(length=36), nullable=True),
         sa.Column("grantee_user_id", sa.Integer(), nullable=False),
         sa.Column("purpose", sa.String(length=64), nullable=False),
