@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from onestory.exchange.intake import record_sharing_kind
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.log import lock_for_append
-from onestory.linkage import index
 from onestory.linkage.tables import OPEN, Person, ReviewItem
 from onestory.sharing.accounts import account_actor
 from onestory.sharing.authorize import Actor, RecordRef, authorize
@@ -38,6 +37,15 @@ from onestory.web.api_auth import ApiClientDep
 from onestory.web.deps import SessionDep
 from onestory.web.identity import SignedInUser
 from onestory.web.templating import render
+
+if TYPE_CHECKING:
+    from onestory.linkage import index
+else:
+    # The person index brings pandas, DuckDB and Splink (over 100 MB): load it on the first
+    # request that needs it, not when the web application starts.
+    from onestory.lazymodule import LazyModule
+
+    index = LazyModule("onestory.linkage.index")
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
