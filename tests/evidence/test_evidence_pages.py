@@ -498,3 +498,36 @@ def test_a_tampered_blob_cuts_the_download_short_and_the_item_shows_it(
                 actor=evidence_people.officer.actor,
                 item=session.get_one(EvidenceItem, item_id),
             )
+
+
+def test_the_page_opens_a_resumable_upload_only_for_a_form_that_would_be_accepted(
+    officer_client: PageCheckingClient,
+) -> None:
+    fields = {
+        "exhibit-reference": "SJ/9",
+        "description": "Dashcam footage",
+        "seized-by": "PC Sam Jones",
+        "seized-day": "1",
+        "seized-month": "11",
+        "seized-year": "2026",
+        "seized-time": "10:30",
+        "retention-schedule": "standard",
+        "file-name": "dashcam.mp4",
+        "file-type": "video/mp4",
+        "file-size": "3000000000",
+    }
+    refused = _post(
+        officer_client,
+        CASE_PAGE,
+        f"{CASE_PAGE}/uploads",
+        fields | {"description": "", "seized-day": "31", "seized-month": "2"},
+    )
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"description", "seized-day"}
+    opened = _post(officer_client, CASE_PAGE, f"{CASE_PAGE}/uploads", fields)
+    assert opened.status_code == 201, opened.text
+    location = opened.json()["location"]
+    token = csrf_token_from(officer_client.get(CASE_PAGE))
+    state = officer_client.head(location, headers={"Tus-Resumable": "1.0.0", "X-CSRF-Token": token})
+    assert state.headers["upload-offset"] == "0"
+    assert state.headers["upload-length"] == "3000000000"

@@ -25,14 +25,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onestory.domain.identifiers import CaseURN, IdentifierError
-from onestory.evidence import custody, retention, service, submission
+from onestory.evidence import custody, retention, service, submission, upload_service
 from onestory.evidence.blobs import BlobError, stage
 from onestory.evidence.delivery import Disposition, blob_store, content_response, policies_of
 from onestory.evidence.tables import (
@@ -562,75 +562,104 @@ def _moment(
 Text = Annotated[str, Form()]
 
 
+class _ItemForm:
+    """The "Add an item" form's fields, as posted (the file itself aside)."""
+
+    def __init__(
+        self,
+        exhibit_reference: Annotated[str, Form(alias="exhibit-reference")] = "",
+        description: Text = "",
+        seized_by: Annotated[str, Form(alias="seized-by")] = "",
+        seized_day: Annotated[str, Form(alias="seized-day")] = "",
+        seized_month: Annotated[str, Form(alias="seized-month")] = "",
+        seized_year: Annotated[str, Form(alias="seized-year")] = "",
+        seized_time: Annotated[str, Form(alias="seized-time")] = "",
+        seized_from: Annotated[str, Form(alias="seized-from")] = "",
+        device: Text = "",
+        method: Text = "",
+        sender_sha256: Annotated[str, Form(alias="sender-sha256")] = "",
+        retention_schedule: Annotated[str, Form(alias="retention-schedule")] = "",
+    ) -> None:
+        self.exhibit_reference = exhibit_reference
+        self.description = description
+        self.seized_by = seized_by
+        self.seized = {"day": seized_day, "month": seized_month, "year": seized_year}
+        self.seized_time = seized_time
+        self.seized_from = seized_from
+        self.device = device
+        self.method = method
+        self.sender_sha256 = sender_sha256
+        self.retention_schedule = retention_schedule
+
+    def values(self) -> dict[str, Any]:
+        """What to put back in the form when it is shown again with errors."""
+        return dict(vars(self))
+
+    def check(
+        self, urn: str, filename: str, media_type: str
+    ) -> tuple[service.ItemDetails | None, str | None, dict[str, str]]:
+        """The item's details and the sender's hash, or the problems, by field id."""
+        problems: dict[str, str] = {}
+        if not filename:
+            problems["evidence-file"] = "Select the file to add"
+        if not self.exhibit_reference.strip():
+            problems["exhibit-reference"] = "Enter the exhibit reference, for example JS/1"
+        if not self.description.strip():
+            problems["description"] = "Describe the item"
+        if not self.seized_by.strip():
+            problems["seized-by"] = "Enter who seized or produced the item"
+        seized = self.seized
+        seized_at = _moment(
+            "seized", seized["day"], seized["month"], seized["year"], self.seized_time, problems
+        )
+        sha = self.sender_sha256.strip().lower() or None
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            problems["sender-sha256"] = (
+                "Enter the SHA-256 as 64 letters a to f and digits, or leave it"
+            )
+        if self.retention_schedule not in retention.schedules():
+            problems["retention-schedule"] = "Select how long to keep the item"
+        if problems or seized_at is None:
+            return None, sha, problems
+        try:
+            details = service.ItemDetails(
+                case_urn=CaseURN(urn),
+                exhibit_reference=self.exhibit_reference,
+                description=self.description,
+                seized_by=self.seized_by,
+                seized_at=seized_at,
+                seized_from=self.seized_from or None,
+                device=self.device or None,
+                method=self.method or None,
+                media_type=media_type,
+                filename=filename,
+                retention_schedule=self.retention_schedule,
+            )
+        except ValidationError as exc:
+            problems["exhibit-reference"] = "; ".join(str(e["msg"]) for e in exc.errors())
+            return None, sha, problems
+        return details, sha, problems
+
+
+ItemFormDep = Annotated[_ItemForm, Depends()]
+
+
 @router.post("/evidence/cases/{case_urn:path}/items", response_model=None, include_in_schema=False)
 def add_item(
     request: Request,
     case_urn: str,
     session: SessionDep,
     user: SignedInUser,
+    form: ItemFormDep,
     evidence_file: Annotated[UploadFile | None, File(alias="evidence-file")] = None,
-    exhibit_reference: Annotated[str, Form(alias="exhibit-reference")] = "",
-    description: Text = "",
-    seized_by: Annotated[str, Form(alias="seized-by")] = "",
-    seized_day: Annotated[str, Form(alias="seized-day")] = "",
-    seized_month: Annotated[str, Form(alias="seized-month")] = "",
-    seized_year: Annotated[str, Form(alias="seized-year")] = "",
-    seized_time: Annotated[str, Form(alias="seized-time")] = "",
-    seized_from: Annotated[str, Form(alias="seized-from")] = "",
-    device: Text = "",
-    method: Text = "",
-    sender_sha256: Annotated[str, Form(alias="sender-sha256")] = "",
-    retention_schedule: Annotated[str, Form(alias="retention-schedule")] = "",
 ) -> Response:
     """Take in an item through the page: validated, streamed to staging, hashed, then added."""
     staff = _Staff(user)
     urn = _urn_or_404(case_urn)
-    values = {
-        "exhibit_reference": exhibit_reference,
-        "description": description,
-        "seized_by": seized_by,
-        "seized": {"day": seized_day, "month": seized_month, "year": seized_year},
-        "seized_time": seized_time,
-        "seized_from": seized_from,
-        "device": device,
-        "method": method,
-        "sender_sha256": sender_sha256,
-        "retention_schedule": retention_schedule,
-    }
-    problems: dict[str, str] = {}
+    values = form.values()
     filename = _filename(evidence_file)
-    if evidence_file is None or not filename:
-        problems["evidence-file"] = "Select the file to add"
-    if not exhibit_reference.strip():
-        problems["exhibit-reference"] = "Enter the exhibit reference, for example JS/1"
-    if not description.strip():
-        problems["description"] = "Describe the item"
-    if not seized_by.strip():
-        problems["seized-by"] = "Enter who seized or produced the item"
-    seized_at = _moment("seized", seized_day, seized_month, seized_year, seized_time, problems)
-    sha = sender_sha256.strip().lower() or None
-    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-        problems["sender-sha256"] = "Enter the SHA-256 as 64 letters a to f and digits, or leave it"
-    if retention_schedule not in retention.schedules():
-        problems["retention-schedule"] = "Select how long to keep the item"
-    details = None
-    if not problems and evidence_file is not None and seized_at is not None:
-        try:
-            details = service.ItemDetails(
-                case_urn=CaseURN(urn),
-                exhibit_reference=exhibit_reference,
-                description=description,
-                seized_by=seized_by,
-                seized_at=seized_at,
-                seized_from=seized_from or None,
-                device=device or None,
-                method=method or None,
-                media_type=_media_type(evidence_file, filename),
-                filename=filename,
-                retention_schedule=retention_schedule,
-            )
-        except ValidationError as exc:
-            problems["exhibit-reference"] = "; ".join(str(e["msg"]) for e in exc.errors())
+    media_type = _media_type(evidence_file, filename) if evidence_file is not None else ""
+    details, sha, problems = form.check(urn, filename, media_type)
     if problems or details is None or evidence_file is None:
         return _case_page(
             request, session, staff, urn, errors=_errors(problems), values=values, status_code=400
@@ -681,6 +710,59 @@ def add_item(
         f"Exhibit {item.exhibit_reference} added. SHA-256 {item.sha256}",
         f"/evidence/items/{item.id}",
     )
+
+
+@router.post(
+    "/evidence/cases/{case_urn:path}/uploads", response_model=None, include_in_schema=False
+)
+def prepare_upload(
+    request: Request,
+    case_urn: str,
+    session: SessionDep,
+    user: SignedInUser,
+    form: ItemFormDep,
+    file_name: Annotated[str, Form(alias="file-name")] = "",
+    file_type: Annotated[str, Form(alias="file-type")] = "",
+    file_size: Annotated[str, Form(alias="file-size")] = "",
+) -> JSONResponse:
+    """The page's resumable upload, first step: the same form, without the file, checked as the
+    ordinary post is; then a resumable upload is opened for the file (evidence-upload.js sends
+    the bytes to it in pieces, resuming after a dropped connection)."""
+    staff = _Staff(user)
+    urn = _urn_or_404(case_urn)
+    filename = Path(file_name.replace("\\", "/")).name[:255]
+    guessed, _ = mimetypes.guess_type(filename)
+    given = file_type.split(";", 1)[0].strip().lower()
+    media_type = given if given and "/" in given else guessed or "application/octet-stream"
+    details, sha, problems = form.check(urn, filename, media_type)
+    if not file_size.isdigit():
+        problems["evidence-file"] = "Select the file to add"
+    if problems or details is None:
+        return JSONResponse({"errors": problems}, status_code=400)
+    metadata = {
+        key: str(value)
+        for key, name in upload_service.METADATA_FIELDS.items()
+        if (value := details.model_dump(mode="json").get(name)) is not None
+    }
+    if sha is not None:
+        metadata[upload_service.SHA256_KEY] = sha
+    try:
+        upload = upload_service.create_upload(
+            session,
+            policies=policies_of(request),
+            store=blob_store(request),
+            actor=staff.actor,
+            length=int(file_size),
+            metadata=metadata,
+        )
+    except upload_service.CreationRefused:
+        session.commit()  # the refusal is ledgered
+        raise HTTPException(status_code=404) from None
+    except upload_service.UploadError as exc:
+        session.rollback()
+        return JSONResponse({"errors": {"exhibit-reference": str(exc)}}, status_code=400)
+    session.commit()
+    return JSONResponse({"location": f"/api/evidence/uploads/{upload.id}"}, status_code=201)
 
 
 @router.post("/evidence/cases/{case_urn:path}/grants", response_model=None, include_in_schema=False)
@@ -887,10 +969,17 @@ def _item_page(
             "size_words": size_words,
             "form": form,
             "errors": errors,
-            "done": _done(request),
+            "done": _done(request) or _just_added(request, item),
         },
         status_code=status_code,
     )
+
+
+def _just_added(request: Request, item: EvidenceItem) -> str | None:
+    """The banner after a resumable page upload, which arrives here by the script's redirect."""
+    if request.query_params.get("added") != "1":
+        return None
+    return f"Exhibit {item.exhibit_reference} added. SHA-256 {item.sha256}"
 
 
 @router.get("/evidence/items/{item_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -107,7 +107,40 @@
     }
   };
 
+  // A form marked data-tus-prepare="URL" (the case page's "Add an item") first posts its own
+  // fields, without the file, to that URL: the server checks them as it checks the ordinary
+  // post, and answers 201 {"location": upload URL} or 400 {"errors": {field id: message}}.
+  Uploader.prototype.prepare = async function (file, url) {
+    var data = new FormData(this.form);
+    var input = this.form.querySelector("input[type=file]");
+    if (input && input.name) {
+      data.delete(input.name);
+    }
+    data.append("file-name", file.name);
+    data.append("file-type", file.type || "");
+    data.append("file-size", String(file.size));
+    var response = await fetch(url, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: {"X-CSRF-Token": this.headers["X-CSRF-Token"]}
+    });
+    if (response.status === 201) {
+      return (await response.json()).location;
+    }
+    var problems = [];
+    try {
+      var errors = (await response.json()).errors || {};
+      Object.keys(errors).forEach(function (field) { problems.push(errors[field]); });
+    } catch (ignored) {
+      problems.push(response.status + " " + response.statusText);
+    }
+    throw new Error(problems.join("; ") || "the details were not accepted");
+  };
+
   Uploader.prototype.create = async function (file) {
+    var prepare = this.form.getAttribute("data-tus-prepare");
+    if (prepare) {
+      return this.prepare(file, prepare);
+    }
     var response = await this.request("POST", this.endpoint, {
       "Upload-Length": String(file.size),
       "Upload-Metadata": metadataHeader(this.form, file)
