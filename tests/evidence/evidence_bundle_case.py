@@ -1,9 +1,11 @@
 """A small case for the bundle tests: a police force holding three exhibits, one shared with a
-prosecutor, accounts for them and for a prosecutor with no grant, and bundling as the operator."""
+prosecutor, accounts for them and for a prosecutor with no grant, bundling as the operator, and
+the officer viewing or disposing of an item."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,7 +120,11 @@ def build_case(
 
 
 def operator_bundle(
-    sessions: sessionmaker[Session], data_dir: Path, case: str = CASE, origin: str = ORIGIN
+    sessions: sessionmaker[Session],
+    data_dir: Path,
+    case: str = CASE,
+    origin: str = ORIGIN,
+    progress: Callable[[int], None] | None = None,
 ) -> Bundle:
     """Bundle every item of the case, as ``onestory evidence bundle`` does."""
     signer = load_or_create_signer(data_dir, origin)
@@ -134,7 +140,34 @@ def operator_bundle(
             actor_org=None,
             purpose=service.DISCLOSURE_PURPOSE,
             work_dir=bundles_dir(data_dir),
+            progress=progress,
         )
+
+
+def officer_views(sessions: sessionmaker[Session], case: Case, exhibit: str) -> None:
+    """The officer opens an item (a ``viewed`` custody entry)."""
+    with sessions() as session:
+        officer = account_actor(session.get_one(UserAccount, case.users[OFFICER]))
+        item = session.get_one(service.EvidenceItem, case.items[exhibit])
+        service.open_item(session, policies=policies(), actor=officer, item=item)
+        session.commit()
+
+
+def officer_disposes(
+    sessions: sessionmaker[Session], data_dir: Path, case: Case, item_id: str
+) -> None:
+    """The officer disposes of an item, its retention having ended (set directly: the service
+    refuses a retention date in the past)."""
+    with sessions() as session:
+        officer = account_actor(session.get_one(UserAccount, case.users[OFFICER]))
+        item = session.get_one(service.EvidenceItem, item_id)
+        item.retain_until = utcnow() - timedelta(minutes=1)
+        released = service.dispose_by(
+            session, policies=policies(), actor=officer, item=item, reason="end of retention"
+        )
+        session.commit()
+        if released is not None:
+            service.release_content(session, store_for(data_dir), released)
 
 
 def verifier_key(data_dir: Path, origin: str = ORIGIN) -> str:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio
 import pytest
 from evidence_bundle_case import (
     CASE,
@@ -25,12 +28,13 @@ from evidence_bundle_case import (
     STRANGER,
     Case,
     build_case,
+    officer_disposes,
     operator_bundle,
     policies,
     verifier_key,
 )
 from fastapi import FastAPI
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
@@ -43,16 +47,21 @@ from onestory.clitools import open_database
 from onestory.config import Settings, get_settings
 from onestory.evidence import service
 from onestory.evidence.blobs import store_for
-from onestory.evidence.bundle import IntegrityRefusal, bundles_dir
+from onestory.evidence.bundle import (
+    IntegrityRefusal,
+    ItemsChanged,
+    bundles_dir,
+    sweep_stale_bundles,
+)
+from onestory.evidence.bundle_api import ZIP, OneShotFileResponse
+from onestory.evidence.custody import history
 from onestory.evidence.tables import CustodyAction, CustodyEntry, EvidenceItem, ItemStatus
 from onestory.evidence.verify_bundle import CONTENTS, MANIFEST, verify_bundle
+from onestory.ledger import log
 from onestory.ledger.tables import LedgerEntry
-from onestory.sharing.accounts import account_actor
 from onestory.sharing.authorize import Actor
 from onestory.sharing.clients import issue_key
-from onestory.sharing.tables import UserAccount
 from onestory.store import session_factory
-from onestory.store.base import utcnow
 from onestory.web.app import create_app
 
 ADMIN = Actor("user:0", "administrator", None, None)
@@ -83,26 +92,7 @@ def test_a_bundle_lists_disposed_items_without_content_and_verifies(
     sessions = session_factory(engine)
     case = build_case(sessions, tmp_path, policies())
     disposed = case.items["JS/3"]
-    with sessions() as session:
-        item = session.get_one(EvidenceItem, disposed)
-        officer = account_actor(session.get_one(UserAccount, case.users[OFFICER]))
-        service.change_retention(
-            session,
-            policies=policies(),
-            actor=officer,
-            item=item,
-            until=utcnow() - timedelta(minutes=1),
-            reason="case closed; no appeal",
-        )
-        service.dispose_by(
-            session,
-            policies=policies(),
-            store=store_for(tmp_path),
-            actor=officer,
-            item=item,
-            reason="end of retention",
-        )
-        session.commit()
+    officer_disposes(sessions, tmp_path, case, disposed)
 
     bundle = operator_bundle(sessions, tmp_path)
 
@@ -160,6 +150,111 @@ def test_a_blob_altered_in_the_store_aborts_the_bundle_and_is_recorded(
         assert session.get_one(EvidenceItem, case.items["JS/3"]).integrity_failed_at is not None
 
 
+def test_the_ledger_is_not_locked_while_the_files_are_copied(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Another request appends to the ledger mid-copy: it must not wait for the bundle."""
+    sessions = session_factory(engine)
+    build_case(sessions, tmp_path, policies())
+    meanwhile: list[int] = []
+
+    def append_elsewhere(_: int) -> None:
+        if meanwhile:
+            return
+        with sessions() as other:
+            if engine.dialect.name == "postgresql":  # fail, not hang, if the lock were held
+                other.execute(text("SET LOCAL lock_timeout = '5s'"))
+            meanwhile.append(log.append(other, entry_type="test.meanwhile", actor="test").seq)
+            other.commit()
+
+    bundle = operator_bundle(sessions, tmp_path, progress=append_elsewhere)
+
+    assert meanwhile, "no file was copied"
+    assert meanwhile[0] < bundle.checkpoint_size - len(EXHIBITS) - 1  # before the bundle's own
+    assert verify_bundle(bundle.path, verifier_key(tmp_path)).ok
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [("dispose", "exhibit JS/1 became disposed"), ("fail", "exhibit JS/1 failed an integrity")],
+)
+def test_an_item_changed_while_the_files_are_copied_stops_the_bundle(
+    engine: Engine, tmp_path: Path, change: str, expected: str
+) -> None:
+    """JS/1 is copied first; once it is, it is disposed of (or marked failed) elsewhere."""
+    sessions = session_factory(engine)
+    case = build_case(sessions, tmp_path, policies())
+    changed: list[bool] = []
+
+    def change_js1(_: int) -> None:
+        if changed:
+            return
+        changed.append(True)
+        if change == "dispose":
+            officer_disposes(sessions, tmp_path, case, case.items["JS/1"])
+            return
+        with sessions() as other:
+            sha256 = other.get_one(EvidenceItem, case.items["JS/1"]).sha256
+            service.mark_failed(other, sha256, "0" * 64, detected_by="test")
+            other.commit()
+
+    with pytest.raises(ItemsChanged, match=expected) as raised:
+        operator_bundle(sessions, tmp_path, progress=change_js1)
+
+    assert "while the bundle's files were being copied" in str(raised.value)
+    assert list(bundles_dir(tmp_path).iterdir()) == []
+    for item_id in case.items.values():
+        assert CustodyAction.EXPORTED not in custody_actions(sessions, item_id)
+    with sessions() as session:
+        bundles = select(LedgerEntry).where(LedgerEntry.entry_type == "evidence.bundle.exported")
+        assert session.scalars(bundles).all() == []
+
+
+def test_stale_bundles_are_swept_and_fresh_ones_kept(tmp_path: Path) -> None:
+    folder = bundles_dir(tmp_path)
+    old_zip, old_part = stale(folder / "a.zip"), stale(folder / "b.zip.part")
+    other = stale(folder / "notes.txt")
+    fresh_zip, fresh_part = folder / "c.zip", folder / "d.zip.part"
+    fresh_zip.write_bytes(b"being sent")
+    fresh_part.write_bytes(b"being written")
+
+    removed = sweep_stale_bundles(tmp_path)
+
+    assert sorted(removed) == [old_zip, old_part]
+    assert not old_zip.exists() and not old_part.exists()
+    assert fresh_zip.exists() and fresh_part.exists() and other.exists()
+    assert sweep_stale_bundles(tmp_path, older_than=timedelta(0)) == [fresh_zip, fresh_part]
+
+
+def test_a_bundle_is_deleted_when_the_client_goes_mid_download(tmp_path: Path) -> None:
+    """An ASGI 2.4 server raises OSError from send() once the client has gone; Starlette then
+    skips background tasks, so the deletion must not be one."""
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(b"z" * (OneShotFileResponse.chunk_size * 3))
+    started: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("the client disconnected")
+        started.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "headers": [(b"range", b"bytes=0-9")],
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "extensions": {"http.response.pathsend": {}},
+    }
+    response = OneShotFileResponse(path, media_type=ZIP, filename="bundle.zip")
+    with pytest.raises(OSError, match="disconnected"):
+        anyio.run(response, scope, receive, send)
+    assert started and started[0]["status"] == 200  # the whole file, not a range
+    assert not path.exists()
+
+
 # --- over HTTP ------------------------------------------------------------------------------------
 
 
@@ -202,12 +297,25 @@ def saved(response_bytes: bytes, tmp_path: Path) -> Path:
     return path
 
 
+def stale(path: Path) -> Path:
+    """A file as a crashed or abandoned bundle leaves it: two hours old."""
+    path.write_bytes(b"left behind")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(path, (two_hours_ago, two_hours_ago))
+    return path
+
+
 def test_a_police_system_downloads_the_bundle_by_api(
     app: FastAPI, case: Case, client: PageCheckingClient, tmp_path: Path
 ) -> None:
+    leftover = stale(bundles_dir(tmp_path) / "0123abcd.zip.part")
     headers = api_key(app, "POL01", "police_officer", ["export:evidence"])
-    response = client.get(f"/api/evidence/cases/{CASE}/bundle", headers=headers)
+    response = client.get(
+        f"/api/evidence/cases/{CASE}/bundle", headers=headers | {"Range": "bytes=0-9"}
+    )
     assert response.status_code == 200, response.text
+    assert response.headers["accept-ranges"] == "none"
+    assert not leftover.exists()
     assert response.headers["content-type"] == "application/zip"
     assert "attachment" in response.headers["content-disposition"]
     assert "61GD7528225_2" in response.headers["content-disposition"]
@@ -217,6 +325,8 @@ def test_a_police_system_downloads_the_bundle_by_api(
     assert report.files == len(EXHIBITS)
     assert response.headers["x-manifest-sha256"]
     assert list(bundles_dir(tmp_path).iterdir()) == []  # the temporary archive went after sending
+    for item_id in case.items.values():  # the holder's bundle has every item: nothing refused
+        assert CustodyAction.ACCESS_REFUSED not in custody_actions(app.state.sessions, item_id)
 
     encoded = client.get(f"/api/evidence/cases/{quote(CASE, safe='')}/bundle", headers=headers)
     assert encoded.status_code == 200
@@ -259,6 +369,25 @@ def test_a_prosecutor_with_a_grant_gets_only_the_granted_items(
     assert manifest_of(path)["createdBy"] == f"user:{case.users[PROSECUTOR]}"
     assert custody_actions(app.state.sessions, case.items[SHARED])[-1] == CustodyAction.EXPORTED
     assert CustodyAction.EXPORTED not in custody_actions(app.state.sessions, case.items["JS/1"])
+
+
+def test_items_left_out_of_a_grantees_bundle_are_recorded_as_refused(
+    app: FastAPI, case: Case, client: PageCheckingClient
+) -> None:
+    assert _post_bundle(client, PROSECUTOR, CASE).status_code == 200
+    prosecutor = f"user:{case.users[PROSECUTOR]}"
+    with app.state.sessions() as session:
+        records = history(session, list(case.items.values()))
+    for exhibit, item_id in case.items.items():
+        last = records[item_id][-1]
+        assert last.actor == prosecutor
+        if exhibit == SHARED:
+            assert last.action == CustodyAction.EXPORTED
+            continue
+        assert last.action == CustodyAction.ACCESS_REFUSED, exhibit
+        assert last.payload is not None
+        assert last.payload["attempted"] == CustodyAction.EXPORTED
+        assert last.payload["reason"] == "no live grant covers this item"
 
 
 def test_a_user_with_no_grant_gets_page_not_found_and_the_attempt_is_ledgered(
@@ -305,8 +434,10 @@ def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 def test_the_commands_bundle_and_verify(
     cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    leftover = stale(bundles_dir(cli_env) / "0123abcd.zip")
     out = tmp_path / "out" / "case.zip"
     assert main(["evidence", "bundle", CASE, "--output", str(out)]) == 0
+    assert not leftover.exists()
     printed = " ".join(capsys.readouterr().out.split())
     key = verifier_key(cli_env)
     assert f"onestory evidence verify {out} --key {shlex.quote(key)}" in printed

@@ -14,13 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from evidence_bundle_case import CASE, EXHIBITS, ORIGIN, build_case, operator_bundle, policies
+from evidence_bundle_case import (
+    CASE,
+    EXHIBITS,
+    ORIGIN,
+    build_case,
+    officer_views,
+    operator_bundle,
+    policies,
+)
 from evidence_bundle_case import verifier_key as key_of
 
 from onestory.evidence.verify_bundle import (
     AGREEMENT,
     BUNDLE_ENTRY,
     COMMITMENTS,
+    COMPLETENESS,
     CONTENTS,
     CUSTODY,
     INCLUSION,
@@ -48,7 +57,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     engine = create_engine_for(f"sqlite:///{data_dir / 'db.sqlite3'}")
     load_metadata().create_all(engine)
     sessions = session_factory(engine)
-    build_case(sessions, data_dir, policies())
+    case = build_case(sessions, data_dir, policies())
+    officer_views(sessions, case, "JS/1")
     bundle = operator_bundle(sessions, data_dir)
     engine.dispose()
     return Made(bundle.path, key_of(data_dir))
@@ -90,8 +100,10 @@ def test_a_clean_bundle_verifies_every_check(made: Made) -> None:
     assert report.files == len(EXHIBITS)
     assert report.bytes == sum(len(data) for *_, data in EXHIBITS) == sum(seen)
     assert report.case_urn == CASE and report.log == ORIGIN
-    # acquired + uploaded + exported each, the shared one also shared; and the bundle entry
-    assert report.entries == 3 * len(EXHIBITS) + 1 + 1
+    # acquired + uploaded + exported each, the shared one also shared, the first viewed; and the
+    # bundle entry
+    assert report.entries == 3 * len(EXHIBITS) + 1 + 1 + 1
+    assert any(c.name == COMPLETENESS and c.passed for c in report.checks)
     with zipfile.ZipFile(made.path) as archive:
         names = archive.namelist()
         assert all(unsafe_name(name) is None for name in names)
@@ -189,6 +201,58 @@ def test_an_edited_custody_payload_fails_naming_the_exhibit_entry_and_action(
     (detail,) = failed(report.failures, COMMITMENTS, CUSTODY)
     assert f"exhibit JS/1 (item {item_id}), entry {seq[0]} (acquired)" in detail
     assert "does not match the entry's digest" in detail
+
+
+def _without(made: Made, tmp_path: Path, exhibit: int, action: str) -> tuple[Path, str, int]:
+    """The bundle with one item's first ``action`` entry removed from custody.json."""
+    item_id = manifest_of(made.path)["items"][exhibit]["id"]
+    removed: list[int] = []
+
+    def change(document: dict) -> None:
+        records = document["items"][item_id]
+        record = next(r for r in records if r["payload"]["action"] == action)
+        removed.append(record["entry"]["seq"])
+        records.remove(record)
+
+    return _edit_custody(made, tmp_path, change), item_id, removed[0]
+
+
+@pytest.mark.parametrize(("exhibit", "action"), [(1, "uploaded"), (0, "viewed")])
+def test_a_custody_entry_removed_fails_naming_the_exhibit_and_the_entry(
+    made: Made, tmp_path: Path, exhibit: int, action: str
+) -> None:
+    """Every entry left still proves itself: only the bundle entry's list shows one is gone."""
+    path, item_id, seq = _without(made, tmp_path, exhibit, action)
+    report = verify_bundle(path, made.key)
+    assert not report.ok
+    (detail,) = failed(report.failures, COMPLETENESS, CUSTODY)
+    reference = EXHIBITS[exhibit][0]
+    assert f"exhibit {reference} (item {item_id}): custody entry {seq} is missing" in detail
+    assert [c.name for c in report.failures] == [COMPLETENESS]
+
+
+def test_a_custody_entry_added_or_reordered_fails(made: Made, tmp_path: Path) -> None:
+    first, second = (item["id"] for item in manifest_of(made.path)["items"][:2])
+    moved: list[int] = []
+
+    def add(document: dict) -> None:
+        record = document["items"][first][0]
+        moved.append(record["entry"]["seq"])
+        document["items"][second].append(record)
+
+    report = verify_bundle(_edit_custody(made, tmp_path, add), made.key)
+    (detail,) = failed(report.failures, COMPLETENESS, CUSTODY)
+    assert f"exhibit JS/2 (item {second}): custody entry {moved[0]} is in {CUSTODY} but not" in (
+        detail
+    )
+
+    def swap(document: dict) -> None:
+        records = document["items"][first]
+        records[0], records[1] = records[1], records[0]
+
+    report = verify_bundle(_edit_custody(made, tmp_path, swap), made.key)
+    (detail,) = failed(report.failures, COMPLETENESS, CUSTODY)
+    assert "exhibit JS/1" in detail and "not as the bundle's ledger entry lists them" in detail
 
 
 def test_an_edited_custody_entry_document_fails_its_inclusion(made: Made, tmp_path: Path) -> None:

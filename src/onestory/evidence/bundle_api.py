@@ -3,19 +3,22 @@
 ``GET /api/evidence/cases/{case_urn}/bundle`` (a key with the ``export:evidence`` scope) and
 ``POST /evidence/cases/{case_urn}/bundle`` (from the case page's form, with its CSRF token)
 answer with the ZIP archive as an attachment, streamed from a temporary file that is deleted once
-sent. A case URN with a suffix (``61GD7528225/2``) may be written as it is or URL-encoded.
+the response ends, sent in full or not (``OneShotFileResponse``; anything a crash leaves behind is
+swept at the start of the next bundle request). A case URN with a suffix (``61GD7528225/2``) may
+be written as it is or URL-encoded.
 Anyone who may not export the case's evidence gets 404, and the refusal is in each item's
 custody record.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
+from starlette.types import Receive, Scope, Send
 
 from onestory.config import Settings
 from onestory.domain.identifiers import CaseURN
@@ -27,6 +30,7 @@ from onestory.evidence.bundle import (
     bundles_dir,
     make_bundle,
     scope_for,
+    sweep_stale_bundles,
 )
 from onestory.evidence.service import EvidenceError, IntegrityFailure, Refused
 from onestory.ledger.checkpoints import load_or_create_signer
@@ -77,6 +81,7 @@ def _bundle(request: Request, session: Session, actor: Actor, case_urn: str) -> 
     except ValueError:
         raise _Failed(404, "not_found", NOT_FOUND) from None
     settings: Settings = request.app.state.settings
+    sweep_stale_bundles(settings.data_dir)
     try:
         allowed = scope_for(session, policies=request.app.state.policies, actor=actor, case_urn=urn)
     except Refused:
@@ -101,13 +106,36 @@ def _bundle(request: Request, session: Session, actor: Actor, case_urn: str) -> 
         raise _Failed(409, "cannot_bundle", str(exc)) from None
 
 
+class OneShotFileResponse(FileResponse):
+    """A file sent once, whole, then deleted however the response ends.
+
+    Starlette skips a response's background task when the client disconnects mid-send, so the
+    deletion is in a ``finally`` instead. Range requests are answered with the whole file and
+    the server's "send this path" extension is not used: either would leave the file needed
+    after this call returns.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        whole = dict(scope)
+        whole["headers"] = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"range"]
+        extensions = scope.get("extensions") or {}
+        whole["extensions"] = {k: v for k, v in extensions.items() if k != "http.response.pathsend"}
+        try:
+            await super().__call__(whole, receive, send)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+
+
 def _send(bundle: Bundle) -> FileResponse:
-    return FileResponse(
+    return OneShotFileResponse(
         bundle.path,
         media_type=ZIP,
         filename=bundle_file_name(bundle.case_urn),
-        headers={"X-Manifest-SHA256": bundle.manifest_sha256, "Cache-Control": "no-store"},
-        background=BackgroundTask(bundle.path.unlink, missing_ok=True),
+        headers={
+            "X-Manifest-SHA256": bundle.manifest_sha256,
+            "Cache-Control": "no-store",
+            "Accept-Ranges": "none",
+        },
     )
 
 

@@ -32,11 +32,15 @@ def bundle(
     from onestory.config import get_settings
     from onestory.domain.identifiers import CaseURN
     from onestory.evidence.blobs import store_for
-    from onestory.evidence.bundle import bundle_file_name, bundles_dir, make_bundle
+    from onestory.evidence.bundle import (
+        bundle_file_name,
+        bundles_dir,
+        make_bundle,
+        sweep_stale_bundles,
+    )
     from onestory.evidence.service import DISCLOSURE_PURPOSE, EvidenceError, items_of_case
     from onestory.exchange.ingest_cli import cli_actor
     from onestory.ledger.checkpoints import load_or_create_signer
-    from onestory.ledger.log import lock_for_append
     from onestory.store import session_factory
 
     try:
@@ -46,12 +50,12 @@ def bundle(
     settings = get_settings()
     sessions = session_factory(open_database(settings))
     signer = load_or_create_signer(settings.ensure_data_dir(), settings.ledger_origin)
+    sweep_stale_bundles(settings.data_dir)
     target = output or Path.cwd() / bundle_file_name(urn)
     if target.is_dir():
         target = target / bundle_file_name(urn)
     with sessions() as session:
-        lock_for_append(session)  # read and ledger in one write transaction (SQLite)
-        items = items_of_case(session, urn)
+        items = items_of_case(session, urn)  # make_bundle ends this read before it writes
         if not items:
             raise CommandError(f"case {urn} has no evidence items to bundle")
         total = sum(item.size_bytes for item in items if item.status != "disposed")

@@ -7,7 +7,9 @@ the bundle except what the checkpoint's signature covers:
 1. ``checkpoint.txt`` is signed by the key given (so its tree root is the log's);
 2. every custody entry's payload matches its digest, its leaf is in that tree (inclusion proof),
    and it is about the item it is filed under;
-3. the bundle's own ledger entry commits to ``manifest.json`` byte for byte;
+3. the bundle's own ledger entry commits to ``manifest.json`` byte for byte, and lists by
+   sequence number every custody entry of every item, which ``custody.json`` must hold exactly,
+   in that order (so an entry left out, added or reordered is noticed);
 4. the manifest agrees with each item's ``acquired`` entry (hash, size, exhibit, media type);
 5. each file hashes to the manifest's SHA-256, and the archive holds nothing else.
 
@@ -64,6 +66,7 @@ COMMITMENTS = "custody commitments"
 INCLUSION = "custody inclusion"
 SUBJECTS = "custody subjects"
 BUNDLE_ENTRY = "bundle entry"
+COMPLETENESS = "custody completeness"
 AGREEMENT = "manifest against custody"
 CONTENTS = "file contents"
 CHECK_NAMES = (
@@ -74,6 +77,7 @@ CHECK_NAMES = (
     INCLUSION,
     SUBJECTS,
     BUNDLE_ENTRY,
+    COMPLETENESS,
     AGREEMENT,
     CONTENTS,
 )
@@ -395,6 +399,11 @@ class _Verification:
         elif self._entry(bundle, "the bundle entry", 0, item_id=None):
             checked += 1
             self._bundle_entry(bundle, items, by_item)
+            self._completeness(bundle.get("payload"), items, by_item)
+        else:
+            self.checks.fail(
+                COMPLETENESS, "not checked, as the bundle entry is unreadable", CUSTODY
+            )
         self.report.entries = checked
         self.checks.ok(COMMITMENTS, f"{checked:,} entries: each payload matches its digest")
         size = self.checkpoint.size if self.checkpoint else 0
@@ -552,6 +561,75 @@ class _Verification:
                 BUNDLE_ENTRY,
                 f"the ledger entry {entry.get('seq')} records {MANIFEST} (SHA-256 "
                 f"{manifest_sha}) and its {len(ids)} items, each with an 'exported' entry",
+            )
+
+    def _completeness(
+        self, payload: object, items: list[dict[str, Any]], by_item: dict[str, Any]
+    ) -> None:
+        """Each item's custody entries are exactly those the bundle entry lists, in order."""
+        listed = payload.get("custody") if isinstance(payload, dict) else None
+        if not isinstance(listed, dict):
+            self.checks.fail(
+                COMPLETENESS,
+                "the bundle's ledger entry does not list the custody entries of each item, so "
+                "an entry left out of the bundle could not be noticed",
+                CUSTODY,
+            )
+            return
+        total = 0
+        for item in items:
+            expected = listed.get(item["id"])
+            records = by_item.get(item["id"])
+            held = [
+                r["entry"].get("seq")
+                for r in records or []
+                if isinstance(r, dict) and isinstance(r.get("entry"), dict)
+            ]
+            if not isinstance(expected, list):
+                self.checks.fail(
+                    COMPLETENESS,
+                    f"{_label(item)}: the bundle's ledger entry lists no custody entries for it",
+                    CUSTODY,
+                )
+                continue
+            total += len(expected)
+            self._same_entries(_label(item), expected, held)
+        for item_id in sorted(set(listed) - {item["id"] for item in items}):
+            self.checks.fail(
+                COMPLETENESS,
+                f"the bundle's ledger entry lists custody entries of item {item_id}, which is not "
+                f"in {MANIFEST}",
+                MANIFEST,
+            )
+        self.checks.ok(
+            COMPLETENESS,
+            f"{len(items)} items hold exactly the {total:,} custody entries the bundle's ledger "
+            "entry lists, in order",
+        )
+
+    def _same_entries(self, label: str, expected: list[Any], held: list[Any]) -> None:
+        missing = [seq for seq in expected if seq not in held]
+        extra = [seq for seq in held if seq not in expected]
+        for seq in missing:
+            self.checks.fail(
+                COMPLETENESS,
+                f"{label}: custody entry {seq} is missing from {CUSTODY}; the bundle's ledger "
+                "entry lists it",
+                CUSTODY,
+            )
+        for seq in extra:
+            self.checks.fail(
+                COMPLETENESS,
+                f"{label}: custody entry {seq} is in {CUSTODY} but not among the entries the "
+                "bundle's ledger entry lists",
+                CUSTODY,
+            )
+        if not missing and not extra and held != expected:
+            self.checks.fail(
+                COMPLETENESS,
+                f"{label}: {CUSTODY} holds its entries as {held}, not as the bundle's ledger "
+                f"entry lists them ({expected})",
+                CUSTODY,
             )
 
     def _agreement(self, item: dict[str, Any], records: list[Any], label: str) -> None:
