@@ -20,7 +20,7 @@ from onestory.cli import main
 from onestory.config import Settings
 from onestory.evidence import custody, service
 from onestory.evidence.blobs import FileBlobStore, stage, store_for
-from onestory.evidence.tables import CustodyAction, EvidenceItem, ItemStatus
+from onestory.evidence.tables import CustodyAction, EvidenceItem, EvidenceUpload, ItemStatus
 from onestory.ledger.note import NoteSigner, NoteVerifier
 from onestory.ledger.tables import LedgerEntry, LedgerPayload
 from onestory.ledger.verify import verify_ledger
@@ -225,9 +225,23 @@ def test_the_check_sweep_finds_a_tampered_blob_and_records_it(
 ) -> None:
     good = add(session, policies, store, officer, b"a photograph", "JS/1")
     bad = add(session, policies, store, officer, os.urandom(4096), "JS/2")
+    abandoned = EvidenceUpload(
+        id="abandoned-upload",
+        length=10,
+        details={},
+        created_by="user:1",
+        organisation="01",
+        expires_at=datetime.now(UTC) - timedelta(hours=1),
+    )
+    session.add(abandoned)
+    session.commit()
+    staging = store.staging_dir() / "upload-abandoned-upload.part"
+    staging.write_bytes(b"half")
     monkeypatch.setenv("ONESTORY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONESTORY_DATABASE_URL", db_url)
     assert main(["evidence", "check"]) == 0
+    session.expire_all()
+    assert session.get(EvidenceUpload, "abandoned-upload") is None and not staging.exists()
     tamper(store, bad.sha256)
     assert main(["evidence", "check"]) == 1
     session.expire_all()

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from onestory.clitools import CommandError, bytes_bar, console, err_console, open_database
 from onestory.config import get_settings
-from onestory.evidence import service
+from onestory.evidence import service, upload_service
 from onestory.evidence.blobs import store_for
+from onestory.evidence.bundle import sweep_stale_bundles
 from onestory.evidence.tables import EvidenceItem, ItemStatus
 from onestory.exchange.ingest_cli import cli_actor
 from onestory.store import session_factory
@@ -70,6 +71,16 @@ def check() -> None:
                 .where(EvidenceItem.status == ItemStatus.HELD)
                 .distinct()
             )
+        )
+    with sessions() as session:
+        # Housekeeping the sweep is the natural place for: abandoned resumable uploads past their
+        # expiry, and disclosure bundles that were never collected.
+        expired = upload_service.expire_uploads(session, store)
+        session.commit()
+    stale = len(sweep_stale_bundles(settings.data_dir))
+    if expired or stale:
+        console.print(
+            f"Removed {expired} expired upload(s) and {stale} uncollected bundle file(s)."
         )
     with bytes_bar() as progress:
         task = progress.add_task("Checking stored evidence", total=total or None)
