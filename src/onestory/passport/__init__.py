@@ -1,0 +1,1 @@
+"""Skills passport: verifiable credentials for learning and work achievements."""
