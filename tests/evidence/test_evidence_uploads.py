@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import os
 import re
+import select as socket_select
 import socket
 import threading
 import time
@@ -549,6 +550,35 @@ def open_patch(
     return sock
 
 
+def hold_upload(
+    http: httpx2.Client,
+    server: str,
+    headers: dict[str, str],
+    location: str,
+    offset: int,
+    data: bytes,
+) -> tuple[socket.socket, httpx2.Response]:
+    """Start a PATCH that keeps its connection open, and return it with a probe it locked out.
+
+    A probe can win the lock first, in which case the holder is the one refused (its socket
+    gets the answer): then the holder is opened again. Probes are spaced out, since each is a
+    request that writes (the key's last use).
+    """
+    deadline = time.monotonic() + 60
+    while True:
+        holder = open_patch(server, headers, location, offset, len(data) - offset)
+        holder.sendall(data[offset : offset + 1000])
+        while True:
+            probe = send(http, headers, location, offset, b"")
+            if probe.status_code == 423:
+                return holder, probe
+            assert probe.status_code == 204 and time.monotonic() < deadline, probe.text
+            answered, _, _ = socket_select.select([holder], [], [], 0.25)
+            if answered:  # the holder was refused while a probe held the lock: start again
+                holder.close()
+                break
+
+
 def settled_offset(http: httpx2.Client, headers: dict[str, str], location: str) -> int:
     """The offset once no PATCH holds the upload: an empty PATCH at HEAD's offset is accepted
     (204) only when the upload is free and the offset is current."""
@@ -595,14 +625,7 @@ def test_an_interrupted_upload_resumes_to_the_same_hash(
 
         # A second PATCH on a live connection holds the upload: a third is locked out. (Its
         # bytes reach the file in batches, so an empty PATCH is the probe: harmless if free.)
-        holder = open_patch(server, police, resumed, offset, len(data) - offset)
-        holder.sendall(data[offset : offset + 1000])
-        # Probes are spaced out: each one is a request that writes (the key's last use), and a
-        # tight loop of them can starve the holder's own start on a loaded machine.
-        deadline = time.monotonic() + 60
-        while (probe := send(http, police, resumed, offset, b"")).status_code != 423:
-            assert probe.status_code == 204 and time.monotonic() < deadline, probe.text
-            time.sleep(0.25)
+        holder, probe = hold_upload(http, server, police, resumed, offset, data)
         assert "receiving another PATCH" in probe.json()["error"]
         holder.close()
         resume_at = settled_offset(http, police, resumed)
