@@ -182,3 +182,13 @@ def hash_blob(store: BlobStore, sha256: str) -> str:
         while block := source.read(BLOCK):
             hasher.update(block)
     return hasher.hexdigest()
+
+
+def size_words(size: int) -> str:
+    """A size as people read it: "1.4 MB" (and the exact bytes for anything over 1 kB)."""
+    if size < 1000:
+        return f"{size} bytes"
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit} ({size:,} bytes)"
+    return f"{size:,} bytes"  # pragma: no cover

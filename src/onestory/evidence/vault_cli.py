@@ -17,19 +17,11 @@ from sqlalchemy import select
 from onestory.clitools import CommandError, bytes_bar, console, err_console, open_database
 from onestory.config import get_settings
 from onestory.evidence import service, upload_service
-from onestory.evidence.blobs import store_for
+from onestory.evidence.blobs import size_words, store_for
 from onestory.evidence.bundle import sweep_stale_bundles
 from onestory.evidence.tables import EvidenceItem, ItemStatus
 from onestory.exchange.ingest_cli import cli_actor
 from onestory.store import session_factory
-
-
-def _size(n: int) -> str:
-    """A size as people read it: 812 bytes, 4.3 MB, 4.3 GB (powers of 1,000)."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,} bytes"
 
 
 def list_items(case: Annotated[str, typer.Argument(help="The case URN")]) -> None:
@@ -50,7 +42,7 @@ def list_items(case: Annotated[str, typer.Argument(help="The case URN")]) -> Non
         table.add_row(
             item.exhibit_reference,
             item.description,
-            _size(item.size_bytes),
+            size_words(item.size_bytes),
             item.sha256,
             item.organisation,
             state,
@@ -90,7 +82,9 @@ def check() -> None:
             actor=cli_actor(),
             progress=lambda n: progress.advance(task, n),
         )
-    console.print(f"Checked {report.blobs_checked:,} stored files ({_size(report.bytes_checked)}).")
+    console.print(
+        f"Checked {report.blobs_checked:,} stored files ({size_words(report.bytes_checked)})."
+    )
     if report.orphans:
         console.print(
             f"{len(report.orphans)} stored file(s) belong to no item (left by an intake that "

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from onestory.domain.identifiers import CaseURN, IdentifierError
 from onestory.evidence import custody, retention, service, submission, upload_service
-from onestory.evidence.blobs import BlobError, stage
+from onestory.evidence.blobs import BlobError, size_words, stage
 from onestory.evidence.delivery import Disposition, blob_store, content_response, policies_of
 from onestory.evidence.tables import (
     CustodyAction,
@@ -229,16 +229,6 @@ def day_words(moment: datetime | None) -> str:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(LONDON)
     return f"{local.day} {local.strftime('%B %Y')}"
-
-
-def size_words(size: int) -> str:
-    """A size as people read it: "1.4 MB" (and the exact bytes for anything over 1 kB)."""
-    if size < 1000:
-        return f"{size} bytes"
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit} ({size:,} bytes)"
-    return f"{size:,} bytes"  # pragma: no cover
 
 
 def preview_kind(item: EvidenceItem) -> str | None:
