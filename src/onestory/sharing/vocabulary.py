@@ -95,6 +95,9 @@ class Role(StrEnum):
     ADMINISTRATOR = "administrator"
     # A defendant's solicitor or counsel, who receives disclosed evidence (CPIA 1996).
     DEFENCE_LAWYER = "defence_lawyer"
+    # A person who holds a skills passport (in prison, on probation or after), acting for
+    # themselves.
+    LEARNER = "learner"
 
 
 # The kind of organisation each role works in. None: the role belongs to no organisation
@@ -115,4 +118,5 @@ ROLE_ORGANISATION_KIND: dict[str, OrganisationKind | None] = {
     Role.EMPLOYER_VERIFIER: OrganisationKind.EMPLOYER,
     Role.ADMINISTRATOR: None,
     Role.DEFENCE_LAWYER: OrganisationKind.DEFENCE,
+    Role.LEARNER: None,
 }

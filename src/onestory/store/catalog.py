@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "onestory.exchange.webhook_tables",
     "onestory.linkage.tables",
     "onestory.evidence.tables",
+    "onestory.passport.tables",
 )
 
 
