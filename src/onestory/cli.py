@@ -132,6 +132,8 @@ def demo(
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
     from onestory.linkage.cli import index_copy_dir, link_everyone, run_table
+    from onestory.passport.demo import issue_demo_passports, pending_count
+    from onestory.passport.issuer import load_issuer
     from onestory.sharing.policy import load_policies
     from onestory.store import session_factory
     from onestory.subscribers import connect_event_subscribers
@@ -166,6 +168,15 @@ def demo(
         evidence_case = add_demo_evidence(
             session, policies=load_policies(settings.policies_dir), store=store_for(data_dir)
         )
+        with progress_bar() as progress:
+            task = progress.add_task("Issuing skills passports", total=pending_count(session))
+            passports = issue_demo_passports(
+                session,
+                load_issuer(data_dir, settings.public_base_url),
+                base_url=settings.public_base_url,
+                data_dir=data_dir,
+                progress=lambda n: progress.advance(task, n),
+            )
         signer = load_or_create_signer(data_dir, settings.ledger_origin)
         checkpoint = cut_checkpoint(session, signer)
         session.commit()
@@ -206,6 +217,18 @@ def demo(
         )
         console.print(
             f"  onestory evidence verify {bundle} --key {data_dir / VERIFIER_KEY_FILE}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    console.print(
+        f"Skills passport: {passports.credentials} credentials held by {passports.holders} "
+        f"learners ({passports.summary.issued} issued now). Sign in as learner@demo.onestory.test "
+        "and open /passport (download, share, print the card); anyone can check a credential at "
+        "/passport/verify. Offline, with this instance's key and status list:"
+    )
+    if passports.credential_file is not None:
+        console.print(
+            f"  onestory passport verify {passports.credential_file}",
             soft_wrap=True,
             highlight=False,
         )

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="The address people reach OneStory at (for OIDC redirect URIs and links)",
     )
+    # The skills passport's verifier accepts this instance's own credentials (its did:web) and,
+    # besides, these issuers: did:key identifiers, or paths to DID documents (JSON files).
+    passport_trusted_issuers: list[str] = Field(default_factory=list)
 
     @cached_property
     def effective_database_url(self) -> str:

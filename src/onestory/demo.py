@@ -41,6 +41,7 @@ DEMO_ROLES: tuple[tuple[str, str, str, str | None], ...] = (
     ("defence_lawyer", "Defence lawyer", "defence", "defence"),
     ("analyst", "Analyst", "analyst", None),
     ("victim", "Victim (member of the public)", "victim", None),
+    ("learner", "Learner (skills passport)", "learner", None),
     ("administrator", "Administrator", "admin", None),
 )
 

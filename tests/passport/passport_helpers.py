@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from onestory.domain.custody import CustodyEpisode, ReceptionReason
+from onestory.domain.identifiers import ULN, PrisonNumber
+from onestory.domain.learning import LearningOutcome, LearningRecord
 from onestory.exchange.tables import AgencyRecord
 from onestory.linkage.tables import Person, PersonMember
 from onestory.sharing.passwords import hash_password
@@ -142,18 +145,18 @@ def add_learner(
         rid = _record_id(person_id, "learning", str(n), course.course)
         body: dict[str, Any] = {
             "person": {"names": [{"forenames": [forenames], "surname": surname}]},
-            "record": {
-                "uln": uln,
-                "prison_number": prison_number,
-                "provider": "Novus",
-                "course": course.course,
-                "qualification": course.qualification,
-                "level": course.level,
-                "awarding_body": course.awarding_body,
-                "started_on": course.started_on.isoformat(),
-                "completed_on": course.completed_on.isoformat() if course.completed_on else None,
-                "outcome": course.outcome,
-            },
+            "record": LearningRecord(
+                uln=ULN(uln),
+                prison_number=PrisonNumber(prison_number),
+                provider="Novus",
+                course=course.course,
+                qualification=course.qualification,
+                level=course.level,
+                awarding_body=course.awarding_body,
+                started_on=course.started_on,
+                completed_on=course.completed_on,
+                outcome=LearningOutcome(course.outcome),
+            ).model_dump(mode="json"),
         }
         session.add(
             AgencyRecord(
@@ -183,13 +186,12 @@ def add_learner(
                 record_key="2",
                 body={
                     "person": {"names": [{"forenames": [forenames], "surname": surname}]},
-                    "record": {
-                        "prison_number": prison_number,
-                        "establishment": establishment,
-                        "received_on": "2025-09-01",
-                        "reason": "sentenced",
-                        "released_on": None,
-                    },
+                    "record": CustodyEpisode(
+                        prison_number=PrisonNumber(prison_number),
+                        establishment=establishment,
+                        received_at=datetime(2025, 9, 1, tzinfo=UTC),
+                        reason=ReceptionReason.SENTENCED,
+                    ).model_dump(mode="json"),
                 },
                 forenames=forenames.upper(),
                 surname=surname.upper(),

@@ -30,10 +30,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onestory.domain.custody import CustodyEpisode
+from onestory.domain.learning import LearningRecord
 from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.entries import Subject, canonical_json
 from onestory.ledger.log import append_at_commit, lock_for_append
@@ -64,6 +68,7 @@ STATUS_PATH = "/passport/status/{}"
 LIST_FILL_LIMIT = 0.5
 RQF_URL = "https://www.gov.uk/what-different-qualification-levels-mean/list-of-qualification-levels"
 RQF_FRAMEWORK = "Regulated Qualifications Framework (England and Northern Ireland)"
+LONDON = ZoneInfo("Europe/London")
 _ACHIEVEMENT_NAMESPACE = uuid.UUID("3c1e7a52-6f0b-4d55-9a61-8f7d0e2b9c41")
 
 
@@ -120,30 +125,28 @@ class Learning:
         return self.outcome == "achieved" and self.completed_on is not None
 
 
-def _date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def learning_of(record: AgencyRecord) -> Learning:
-    """The learning facts of an ``education.learning`` agency record."""
+    """The learning facts of an ``education.learning`` agency record (the common model's
+    ``LearningRecord``, as the exchange stored it)."""
     if record.kind != LEARNING_KIND:
         raise PassportError(f"record {record.id} is a {record.kind}, not a learning record")
-    body = record.body.get("record", {})
+    try:
+        body = LearningRecord.model_validate(record.body.get("record", {}))
+    except ValidationError as exc:
+        raise PassportError(f"record {record.id} is not a readable learning record: {exc}") from exc
     name = " ".join(part for part in (record.forenames, record.surname) if part)
     return Learning(
         record_id=record.id,
         holder_name=name.title() if name.isupper() else name,
-        course=str(body.get("course") or ""),
-        qualification=body.get("qualification"),
-        level=body.get("level"),
-        awarding_body=body.get("awarding_body"),
-        provider=str(body.get("provider") or ""),
-        started_on=_date(body.get("started_on")),
-        completed_on=_date(body.get("completed_on")),
-        outcome=str(body.get("outcome") or "in_progress"),
-        prison_number=record.prison_number,
+        course=body.course,
+        qualification=body.qualification,
+        level=body.level,
+        awarding_body=body.awarding_body,
+        provider=body.provider,
+        started_on=body.started_on,
+        completed_on=body.completed_on,
+        outcome=str(body.outcome),
+        prison_number=body.prison_number,
     )
 
 
@@ -419,14 +422,16 @@ def establishment_of(session: Session, person_id: str, learning: Learning) -> st
         .where(PersonMember.person_id == person_id, AgencyRecord.kind == CUSTODY_KIND)
     )
     for stay in stays:
-        body = stay.body.get("record", {})
-        received, released = _date(body.get("received_on")), _date(body.get("released_on"))
-        if (
-            received
-            and received <= learning.completed_on
-            and (released is None or learning.completed_on <= released)
+        try:
+            episode = CustodyEpisode.model_validate(stay.body.get("record", {}))
+        except ValidationError:
+            continue
+        received = episode.received_at.astimezone(LONDON).date()
+        released = episode.released_at.astimezone(LONDON).date() if episode.released_at else None
+        if received <= learning.completed_on and (
+            released is None or learning.completed_on <= released
         ):
-            code = body.get("establishment")
+            code = episode.establishment
             name = session.scalar(select(Organisation.name).where(Organisation.code == code))
             return name or code
     return None

@@ -34,6 +34,9 @@ from onestory.ledger.schedule import cut_checkpoints_every
 from onestory.linkage import web as linkage_web
 from onestory.notify import worker as notify_worker
 from onestory.notify.channels import channel_from_settings
+from onestory.passport import verify_web as passport_verify_web
+from onestory.passport import web as passport_web
+from onestory.passport.issuer import load_issuer
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
 from onestory.subscribers import connect_event_subscribers
@@ -110,7 +113,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     channel = channel_from_settings(settings)
     # A delivered message meets the duty it was sent for.
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
-    for prefix in ("victims", "exchange", "linkage", "evidence"):
+    # The passport's issuing key, read (or created) once, like the ledger's.
+    passport_issuer = load_issuer(settings.ensure_data_dir(), settings.public_base_url)
+    for prefix in ("victims", "exchange", "linkage", "evidence", "passport"):
         if prefix not in templating_prefixes():
             add_template_package(prefix, f"onestory.{prefix}")
 
@@ -156,6 +161,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.authenticator = auth.PasswordAuthenticator()
     app.state.policies = policies
     app.state.ledger_verifier_key = signer.verifier_key()
+    app.state.passport_issuer = passport_issuer
 
     # Every request body is capped as it arrives (the resumable uploads check their own length).
     app.add_middleware(
@@ -202,6 +208,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(evidence_api.router)
     app.include_router(evidence_bundle_api.router)
     app.include_router(evidence_web.router)
+    app.include_router(passport_verify_web.router)
+    app.include_router(passport_web.router)
     _mount_static(app)
     return app
 
