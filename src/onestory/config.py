@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # The skills passport's verifier accepts this instance's own credentials (its did:web) and,
     # besides, these issuers: did:key identifiers, or paths to DID documents (JSON files).
     passport_trusted_issuers: list[str] = Field(default_factory=list)
+    passport_issue_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between runs issuing credentials for new achievements; 0 = never",
+    )
 
     @cached_property
     def effective_database_url(self) -> str:

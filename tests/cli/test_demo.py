@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from onestory.cli import main
 from onestory.exchange.tables import AgencyRecord, StoredEvent
 from onestory.linkage.tables import Person, PersonMember
+from onestory.passport.tables import PassportCredential, PassportHolder
 from onestory.sharing.passwords import verify_password
 from onestory.sharing.tables import UserAccount
 from onestory.store import create_engine_for, session_factory
@@ -59,6 +60,18 @@ def test_demo_builds_a_world_and_reuses_it(
         assert police is not None and police.organisation is not None
         password = next(s["password"] for s in sign_ins if s["role"] == "police_officer")
         assert verify_password(police.password_hash, password)
+        # Every achieved, linked course became a credential; the demo learner holds some.
+        credentials = session.scalar(select(func.count()).select_from(PassportCredential))
+        assert credentials and credentials >= 1
+        learner = session.scalar(
+            select(PassportHolder)
+            .join(UserAccount, UserAccount.id == PassportHolder.account_id)
+            .where(UserAccount.email == "learner@demo.onestory.test")
+        )
+        assert learner is not None
+    written = json.loads((tmp_path / "passport" / "demo-credential.json").read_text())
+    assert written["credentialSubject"]["id"] == f"urn:uuid:{learner.id}"
+    assert f"onestory passport verify {tmp_path / 'passport' / 'demo-credential.json'}" in first
 
     assert main(["demo", "--people", "40", "--no-serve"]) == 0
     second = capsys.readouterr().out
@@ -71,4 +84,6 @@ def test_demo_builds_a_world_and_reuses_it(
         assert session.scalar(select(func.count()).select_from(AgencyRecord)) == sum(
             records.values()
         )
+        assert session.scalar(select(func.count()).select_from(PassportCredential)) == credentials
+    assert "(0 issued now)" in second
     engine.dispose()

@@ -6,14 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from passport_helpers import Learner
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from onestory.ledger.tables import LedgerEntry
 from onestory.passport import credentials, dataintegrity, jose
 from onestory.passport.issuer import Issuer, Trust
+from onestory.passport.schedule import issue_once
 from onestory.passport.statuslist import StatusList, check_status
 from onestory.passport.tables import PassportCredential, PassportHolder
+from onestory.store import session_factory
 
 BASE = "https://passport.example.test"
 
@@ -140,3 +142,12 @@ def test_a_credential_can_carry_an_end_of_validity(
     assert jose.verify_vc_jwt(
         credential.jwt, resolve_key=trust.jose_resolver, now=later
     ).failure == (jose.JoseFailure.EXPIRED)
+
+
+def test_the_server_s_scheduled_run_issues_what_arrived(
+    engine: Engine, session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    sessions = session_factory(engine)
+    first = issue_once(sessions, passport_issuer, BASE)
+    assert (first.issued, first.not_achieved) == (2, 1)
+    assert issue_once(sessions, passport_issuer, BASE).issued == 0

@@ -582,17 +582,34 @@ class IssueSummary:
     refused: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _outcome() -> Any:
+    return AgencyRecord.body["record"]["outcome"].as_string()
+
+
+def _without_credential() -> Any:
+    return (AgencyRecord.kind == LEARNING_KIND) & AgencyRecord.id.not_in(
+        select(PassportCredential.record_id)
+    )
+
+
 def pending_records(session: Session) -> Iterator[tuple[AgencyRecord, str | None]]:
-    """Learning records with no credential yet, each with its person (None when unlinked)."""
-    issued = select(PassportCredential.record_id)
+    """Achieved learning records with no credential yet, each with its person (None when the
+    index has not placed the record yet). The outcome is read in SQL, so a server checking every
+    minute reads only what may be issued."""
     rows = session.execute(
         select(AgencyRecord, PersonMember.person_id)
         .outerjoin(PersonMember, PersonMember.record_id == AgencyRecord.id)
-        .where(AgencyRecord.kind == LEARNING_KIND, AgencyRecord.id.not_in(issued))
+        .where(_without_credential(), _outcome() == "achieved")
         .order_by(AgencyRecord.received_at, AgencyRecord.id)
     )
     for row in rows:
         yield row[0], row[1]
+
+
+def not_achieved_count(session: Session) -> int:
+    """Learning records that earn no credential (yet): in progress, withdrawn, not achieved."""
+    query = select(func.count()).where(_without_credential(), _outcome() != "achieved")
+    return int(session.scalar(query) or 0)
 
 
 def issue_pending(
@@ -609,12 +626,12 @@ def issue_pending(
     Commits every ``batch`` credentials, so an interrupted run keeps what it issued and the
     next run carries on from there (a record with a credential is never issued twice).
     """
-    summary = IssueSummary()
+    summary = IssueSummary(not_achieved=not_achieved_count(session))
     work = list(pending_records(session))
     for record, person_id in work:
         learning = learning_of(record)
-        if not learning.achieved:
-            summary.not_achieved += 1
+        if not learning.achieved:  # achieved with no completion date
+            summary.refused.append((record.id, "achieved, but with no completion date"))
         elif person_id is None:
             summary.not_linked += 1
         else:

@@ -37,6 +37,7 @@ from onestory.notify.channels import channel_from_settings
 from onestory.passport import verify_web as passport_verify_web
 from onestory.passport import web as passport_web
 from onestory.passport.issuer import load_issuer
+from onestory.passport.schedule import issue_every
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
 from onestory.subscribers import connect_event_subscribers
@@ -121,7 +122,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        checkpoints = deliveries = webhook_deliveries = None
+        checkpoints = deliveries = webhook_deliveries = issuing = None
+        if settings.passport_issue_interval:
+            issuing = asyncio.create_task(
+                issue_every(
+                    settings.passport_issue_interval,
+                    app.state.sessions,
+                    passport_issuer,
+                    settings.public_base_url,
+                )
+            )
         if settings.notify_interval:
             deliveries = asyncio.create_task(
                 notify_worker.deliver_every(settings.notify_interval, app.state.sessions, channel)
@@ -139,7 +149,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 )
             )
         yield
-        for task in (checkpoints, deliveries, webhook_deliveries):
+        for task in (checkpoints, deliveries, webhook_deliveries, issuing):
             if task is not None:
                 task.cancel()
         if owns_engine:
