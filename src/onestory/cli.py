@@ -105,6 +105,15 @@ def _register_evidence() -> None:
 _register_evidence()
 
 
+def _register_passport() -> None:
+    from onestory.passport import cli as passport_cli
+
+    passport_cli.register(app)
+
+
+_register_passport()
+
+
 def _ingest_table(summaries: list[FileSummary]) -> Table:
     table = Table(title="Taken in through the exchange")
     for column in ("File", "Rows", "Accepted", "Quarantined", "Already held"):

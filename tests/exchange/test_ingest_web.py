@@ -240,9 +240,10 @@ def test_other_organisations_get_not_found(
         f"/quarantine/{row_id}/withdraw", data={"csrf_token": token, "reason": "mine now"}
     )
     assert refused.status_code == 404
-    # No agreement covers an education provider's uploads: deny by default.
+    # An education provider sends its own learning extracts, and sees none of the police's.
     sign_in(client, EDUCATION)
-    assert client.get("/ingest").status_code == 404
+    own = client.get("/ingest")
+    assert own.status_code == 200 and "police.csv" not in own.text
 
 
 def test_a_row_another_force_holds_is_quarantined(

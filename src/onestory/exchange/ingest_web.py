@@ -53,13 +53,14 @@ from onestory.web.templating import render
 router = APIRouter()
 
 # Why each kind of agency holds the records it sends: the purpose every read and correction of
-# them is decided for. Education providers are not here: no agreement covers their uploads yet.
+# them is decided for.
 PURPOSES: dict[str, Purpose] = {
     "police": Purpose.INVESTIGATION,
     "cps": Purpose.PROSECUTION,
     "court": Purpose.PROSECUTION,
     "prison": Purpose.OFFENDER_MANAGEMENT,
     "probation": Purpose.OFFENDER_MANAGEMENT,
+    "education": Purpose.REHABILITATION,
 }
 UPLOAD_BLOCK = 1 << 20
 UPLOADS = "uploads"

@@ -629,7 +629,13 @@ def issue_pending(
     summary = IssueSummary(not_achieved=not_achieved_count(session))
     work = list(pending_records(session))
     for record, person_id in work:
-        learning = learning_of(record)
+        try:
+            learning = learning_of(record)
+        except PassportError as exc:  # one unreadable record must not stop everyone else's
+            summary.refused.append((record.id, str(exc)))
+            if progress is not None:
+                progress(1)
+            continue
         if not learning.achieved:  # achieved with no completion date
             summary.refused.append((record.id, "achieved, but with no completion date"))
         elif person_id is None:

@@ -110,12 +110,18 @@ def load_context(url: str) -> dict[str, Any]:
 
 
 def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """pyld document loader serving only the packaged contexts; anything else is refused."""
+    """pyld document loader serving only the packaged contexts; anything else is refused.
+
+    The contexts are packaged and never change, so they are tagged ``static``: pyld then keeps
+    each one resolved in the thread's cache between calls instead of resolving it afresh for
+    every document (measured by bench/bench_passport.py: about a quarter of rdfc's time).
+    """
     return {
         "contextUrl": None,
         "documentUrl": url,
         "document": load_context(url),
         "contentType": "application/ld+json",
+        "tag": "static",
     }
 
 

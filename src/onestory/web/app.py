@@ -36,8 +36,9 @@ from onestory.notify import worker as notify_worker
 from onestory.notify.channels import channel_from_settings
 from onestory.passport import verify_web as passport_verify_web
 from onestory.passport import web as passport_web
-from onestory.passport.issuer import load_issuer
+from onestory.passport.issuer import IssuerError, load_issuer
 from onestory.passport.schedule import issue_every
+from onestory.passport.verify import trust_from_settings
 from onestory.sharing.policy import load_policies
 from onestory.store import create_engine_for, session_factory
 from onestory.subscribers import connect_event_subscribers
@@ -116,6 +117,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     notify_worker.register_delivery_hook(victims_timeline.on_delivered)
     # The passport's issuing key, read (or created) once, like the ledger's.
     passport_issuer = load_issuer(settings.ensure_data_dir(), settings.public_base_url)
+    # Other issuers the verifier accepts: an unreadable entry stops start-up, naming it.
+    try:
+        passport_trust = trust_from_settings(passport_issuer, settings)
+    except IssuerError as exc:
+        raise ConfigurationError(f"ONESTORY_PASSPORT_TRUSTED_ISSUERS: {exc}") from exc
     for prefix in ("victims", "exchange", "linkage", "evidence", "passport"):
         if prefix not in templating_prefixes():
             add_template_package(prefix, f"onestory.{prefix}")
@@ -172,6 +178,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.policies = policies
     app.state.ledger_verifier_key = signer.verifier_key()
     app.state.passport_issuer = passport_issuer
+    app.state.passport_trust = passport_trust
 
     # Every request body is capped as it arrives (the resumable uploads check their own length).
     app.add_middleware(

@@ -30,6 +30,9 @@ from onestory.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+# Members of the public sign in with a link (staff accounts use passwords or their own IdP): a
+# victim, and a learner whose passport access prison, probation or education staff gave them.
+EMAIL_LINK_ROLES = frozenset({Role.VICTIM, Role.LEARNER})
 LINK_LIFETIME = timedelta(minutes=15)
 AFTER_SIGN_IN = "/my-story"
 
@@ -81,7 +84,7 @@ def ask(
     user = session.scalars(
         select(UserAccount).where(func.lower(UserAccount.email) == email.lower())
     ).one_or_none()
-    if user is not None and user.role == Role.VICTIM and not is_locked(user):
+    if user is not None and user.role in EMAIL_LINK_ROLES and not is_locked(user):
         token = secrets.token_urlsafe(32)
         now = utcnow()
         link = SignInLink(
