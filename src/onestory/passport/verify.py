@@ -21,18 +21,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
+from cachetools import LRUCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from onestory.config import Settings
+from onestory.ledger.entries import canonical_json
 from onestory.passport import dataintegrity, jose
 from onestory.passport.credentials import STATUS_PATH, status_list_document
 from onestory.passport.issuer import Issuer, IssuerError, Trust, UnknownIssuer
@@ -234,6 +238,34 @@ class ChainedStatusLists:
             if found is not None:
                 return found
         return None
+
+
+# Status lists whose proof verified, by the SHA-256 of their canonical JSON and the key that
+# verified them: the same bytes under the same key verify the same way every time, and every
+# check of a credential would otherwise canonicalise its issuer's list again (bench_passport).
+_VERIFIED_LISTS: LRUCache[tuple[str, str, bytes], dataintegrity.VerifyResult] = LRUCache(64)
+_VERIFIED_LISTS_LOCK = threading.Lock()
+
+
+def _verify_list_proof(status_list: Mapping[str, Any], trust: Trust) -> dataintegrity.VerifyResult:
+    """``dataintegrity.verify`` of a status list credential, remembered when it passes."""
+    proof = status_list.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+    try:
+        key = trust.resolve(method if isinstance(method, str) else None)
+        digest = hashlib.sha256(canonical_json(dict(status_list))).hexdigest()
+    except (UnknownIssuer, ValueError, TypeError):
+        return dataintegrity.verify(status_list, resolve_key=trust.resolve)
+    cache_key = (digest, str(method), key.public_bytes_raw())
+    with _VERIFIED_LISTS_LOCK:
+        known = _VERIFIED_LISTS.get(cache_key)
+    if known is not None:
+        return known
+    result = dataintegrity.verify(status_list, resolve_key=trust.resolve)
+    if result.ok:
+        with _VERIFIED_LISTS_LOCK:
+            _VERIFIED_LISTS[cache_key] = result
+    return result
 
 
 @dataclass
@@ -577,7 +609,7 @@ class _Verifier:
         if status_list is None:
             problem = f"the status list {url} could not be fetched"
         else:
-            result = dataintegrity.verify(status_list, resolve_key=self.trust.resolve)
+            result = _verify_list_proof(status_list, self.trust)
             if not result.ok:
                 problem = f"the status list's own proof does not verify ({result.reason})"
             elif _issuer_id(status_list) != issuer_did or (
