@@ -1,0 +1,1 @@
+"""Placeholder: the Victims' Code duties derived from events (``insights.snapshot.derive``)."""

@@ -1,0 +1,1 @@
+"""Placeholder: measures are added here by the insights work."""
