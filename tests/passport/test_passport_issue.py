@@ -151,3 +151,41 @@ def test_the_server_s_scheduled_run_issues_what_arrived(
     first = issue_once(sessions, passport_issuer, BASE)
     assert (first.issued, first.not_achieved) == (2, 1)
     assert issue_once(sessions, passport_issuer, BASE).issued == 0
+
+
+def test_a_record_is_never_issued_twice(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    """Two runs at once: the second finds the first's credential under the ledger lock."""
+    from onestory.exchange.tables import AgencyRecord
+
+    record = session.get(AgencyRecord, passport_learner.record_ids[0])
+    assert record is not None
+    holder = credentials.holder_for_person(
+        session, passport_learner.person_id, full_name="Jordan Reece", actor="t"
+    )
+    credentials.issue(session, passport_issuer, record, holder, actor="t", base_url=BASE)
+    with pytest.raises(credentials.AlreadyIssued):
+        credentials.issue(session, passport_issuer, record, holder, actor="t", base_url=BASE)
+
+
+def test_a_credential_stays_with_the_holder_it_names_when_the_index_moves_its_record(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    """A false match corrected: the record moves to another person, who must not receive a
+    credential signed in Jordan's name."""
+    from onestory.linkage.tables import Person, PersonMember
+
+    _issue_all(session, passport_issuer)
+    jordan = session.scalars(select(PassportHolder)).one()
+    session.add(Person(id="P0000000000000000002"))
+    session.flush()
+    other = credentials.holder_for_person(
+        session, "P0000000000000000002", full_name="Someone Else", actor="t"
+    )
+    moved = session.get(PersonMember, passport_learner.record_ids[0])
+    assert moved is not None
+    moved.person_id = "P0000000000000000002"
+    session.flush()
+    assert credentials.holder_credentials(session, other) == []
+    assert len(credentials.holder_credentials(session, jordan)) == 1

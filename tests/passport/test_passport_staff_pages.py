@@ -24,7 +24,8 @@ from onestory.exchange.tables import AgencyRecord
 from onestory.ledger.tables import LedgerEntry, LedgerPayload
 from onestory.passport import credentials
 from onestory.passport.tables import PassportCredential, PassportHolder
-from onestory.sharing.tables import UserAccount
+from onestory.sharing.passwords import hash_password
+from onestory.sharing.tables import Organisation, UserAccount
 from onestory.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -305,3 +306,57 @@ def test_the_education_provider_issues_new_achievements_now(
     assert "1 new qualification issued" in done.text
     assert "Level 2 Certificate in Barbering" in done.text
     assert len(held(world)) == 3
+
+
+def test_an_education_provider_cannot_revoke_another_provider_s_award(
+    client: PageCheckingClient, world: World
+) -> None:
+    """The agreement lets providers change learning records; only the sender revokes."""
+    with world.app.state.sessions() as session:
+        other = Organisation(code="EDU-MKC", name="Milton Keynes College", kind="education")
+        session.add(other)
+        session.add(
+            UserAccount(
+                email="tutor@mkc.test",
+                display_name="Mo Tutor",
+                role="education_provider",
+                organisation=other,
+                password_hash=hash_password(PASSWORD),
+            )
+        )
+        session.commit()
+    credential = held(world)[0]
+    sign_in(client, "tutor@mkc.test")
+    page = client.get(f"/passport/learners/{world.holder_id}")
+    assert page.status_code == 200
+    assert soup_of(page).select("form[action$='/revoke']") == []
+    refused = client.post(
+        f"/passport/learners/{world.holder_id}/credentials/{credential.id}/revoke",
+        data={"csrf_token": csrf_token_from(page), "reason": "not ours"},
+    )
+    assert refused.status_code == 404
+    assert all(c.revoked_at is None for c in held(world))
+    mo = user_id(world, "tutor@mkc.test")
+    refusals = [
+        p for actor, p in ledger(world, "sharing.decision")
+        if actor == mo and p["action"] == "update"
+    ]  # fmt: skip
+    assert [p["allowed"] for p in refusals] == [True, False]
+    assert refusals[-1]["reason"] == "sent by another organisation"
+
+
+def test_an_education_provider_cannot_give_a_learner_an_account(
+    client: PageCheckingClient, world: World
+) -> None:
+    """Giving access is for the prison or probation officer who sees the person."""
+    sign_in(client, TUTOR)
+    page = client.get(f"/passport/learners/{world.holder_id}")
+    assert soup_of(page).select("form[action$='/access']") == []
+    refused = client.post(
+        f"/passport/learners/{world.holder_id}/access",
+        data={"csrf_token": csrf_token_from(page), "email": "tutor.own@example.test"},
+    )
+    assert refused.status_code == 404
+    with world.app.state.sessions() as session:
+        holder = session.get(PassportHolder, world.holder_id)
+        assert holder is not None and holder.account_id is None

@@ -455,3 +455,104 @@ def test_trust_from_settings_reads_did_keys_and_did_documents(tmp_path: Path) ->
     broken = Settings(env="test", data_dir=tmp_path, passport_trusted_issuers=["no-such.json"])
     with pytest.raises(IssuerError, match=r"no-such\.json"):
         trust_from_settings(ours, broken)
+
+
+# --- what the JSON says must be what the proof covers (eddsa-rdfc-2022) ------------------------
+
+CRED = "https://www.w3.org/2018/credentials#"
+XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+
+
+def test_a_revocation_entry_hidden_under_its_full_iri_is_refused_not_valid(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    """The same RDF, so the signature still matches: the key must not hide the status."""
+    credential = _issued(session, passport_issuer)[0]
+    credentials.revoke(
+        session, passport_issuer, credential, actor="t", reason="in error", base_url=BASE
+    )
+    session.commit()
+    hidden = copy.deepcopy(credential.rdfc)
+    hidden[CRED + "credentialStatus"] = hidden.pop("credentialStatus")
+    verdict = verify(
+        hidden, trust=Trust.of([passport_issuer]), status_lists=_lists(session, passport_issuer)
+    )
+    assert verdict.outcome == "malformed"
+    assert "credentialStatus" in verdict.checks[0].detail
+
+
+def test_an_end_date_written_as_a_json_ld_value_object_is_refused_not_valid(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    record = session.get(AgencyRecord, passport_learner.record_ids[0])
+    assert record is not None
+    holder = credentials.holder_for_person(
+        session, passport_learner.person_id, full_name="Jordan Reece", actor="t"
+    )
+    past = datetime(2026, 1, 1, tzinfo=UTC)
+    credential = credentials.issue(
+        session, passport_issuer, record, holder, actor="t", base_url=BASE,
+        now=past, valid_until=past + timedelta(days=1),
+    )  # fmt: skip
+    session.commit()
+    hidden = copy.deepcopy(credential.rdfc)
+    hidden[CRED + "validUntil"] = {"@value": hidden.pop("validUntil"), "@type": XSD_DATETIME}
+    lists = _lists(session, passport_issuer)
+    trust = Trust.of([passport_issuer])
+    assert verify(credential.rdfc, trust=trust, status_lists=lists).outcome == "expired"
+    assert verify(hidden, trust=trust, status_lists=lists).outcome == "malformed"
+
+
+def test_a_context_written_inline_is_refused(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    """An inline context could alias a term of the sender's choosing to validUntil."""
+    credential = _issued(session, passport_issuer)[0]
+    aliased = copy.deepcopy(credential.rdfc)
+    aliased["@context"] = [*aliased["@context"], {"ends": CRED + "validUntil"}]
+    verdict = verify(aliased, trust=Trust.of([passport_issuer]), status_lists=NoStatusLists())
+    assert verdict.outcome == "malformed"
+    assert "inline" in verdict.checks[0].detail
+
+
+def test_a_poison_graph_of_interlinked_blank_nodes_is_refused_not_canonicalised(
+    passport_issuer: Issuer,
+) -> None:
+    """RDFC-1.0 section 4.4: symmetric blank nodes make canonicalisation exponential; before the
+    guard, eight of them took most of a minute. Refused with the reason instead."""
+    link = CRED + "x"
+    nodes = [
+        {"id": f"_:b{i}", link: [{"id": f"_:b{j}"} for j in range(10) if j != i]} for i in range(10)
+    ]
+    document = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": passport_issuer.did,
+        "credentialSubject": {"id": "_:s", link: nodes},
+    }
+    with pytest.raises(dataintegrity.ProofError, match="blank nodes"):
+        dataintegrity.sign(
+            document,
+            key=passport_issuer.key,
+            verification_method=passport_issuer.verification_method,
+            cryptosuite=dataintegrity.RDFC,
+            created="2026-11-30T00:00:00Z",
+        )
+
+
+def test_an_empty_list_of_status_entries_is_malformed(
+    session: Session, passport_learner: Learner, passport_issuer: Issuer
+) -> None:
+    """Signed by a trusted issuer but saying nothing about its status: not valid, no crash."""
+    credential = _issued(session, passport_issuer)[0]
+    unsigned = {k: v for k, v in credential.jcs.items() if k != "proof"}
+    unsigned["credentialStatus"] = []
+    signed = dataintegrity.sign(
+        unsigned,
+        key=passport_issuer.key,
+        verification_method=passport_issuer.verification_method,
+        cryptosuite=dataintegrity.JCS,
+        created="2026-11-30T00:00:00Z",
+    )
+    verdict = verify(signed, trust=Trust.of([passport_issuer]), status_lists=NoStatusLists())
+    assert verdict.outcome == "malformed"

@@ -175,7 +175,9 @@ def verify_command(
             database = _SafeDatabaseLists(
                 DatabaseStatusLists(session, issuer, settings.public_base_url)
             )
-            sources.append(database)
+            # This instance's own lists first: a file given on the command line may be an old
+            # copy, from before a revocation.
+            sources.insert(0, database)
         verdict = verify(data, trust=trust, status_lists=ChainedStatusLists(sources))
     finally:
         if session is not None:

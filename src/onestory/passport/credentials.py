@@ -69,11 +69,16 @@ LIST_FILL_LIMIT = 0.5
 RQF_URL = "https://www.gov.uk/what-different-qualification-levels-mean/list-of-qualification-levels"
 RQF_FRAMEWORK = "Regulated Qualifications Framework (England and Northern Ireland)"
 LONDON = ZoneInfo("Europe/London")
+_ORGANISATION_NAMESPACE = uuid.UUID("8d0f3c6e-2b47-4a1e-9c55-3f1e6b7a2d90")
 _ACHIEVEMENT_NAMESPACE = uuid.UUID("3c1e7a52-6f0b-4d55-9a61-8f7d0e2b9c41")
 
 
 class PassportError(ValueError):
     """A credential that cannot be issued or revoked as asked; the message says why."""
+
+
+class AlreadyIssued(PassportError):
+    """The record already has its credential (another run issued it first)."""
 
 
 def credential_uri(credential_id: str) -> str:
@@ -171,6 +176,16 @@ def level_alignment(level: str) -> dict[str, Any]:
     }
 
 
+def organisation_profile(name: str) -> dict[str, Any]:
+    """An Open Badges 3.0 Profile for an awarding body or provider: every Profile needs an id,
+    and the same name always has the same one."""
+    return {
+        "id": f"urn:uuid:{uuid.uuid5(_ORGANISATION_NAMESPACE, name)}",
+        "type": ["Profile"],
+        "name": name,
+    }
+
+
 def achievement_of(learning: Learning) -> dict[str, Any]:
     """The Open Badges 3.0 Achievement: the same qualification from the same body has one id."""
     name = learning.achievement
@@ -190,7 +205,7 @@ def achievement_of(learning: Learning) -> dict[str, Any]:
         "fieldOfStudy": learning.course,
     }
     if learning.awarding_body:
-        achievement["creator"] = {"type": ["Profile"], "name": learning.awarding_body}
+        achievement["creator"] = organisation_profile(learning.awarding_body)
     if learning.level:
         achievement["alignment"] = [level_alignment(learning.level)]
     return achievement
@@ -210,7 +225,7 @@ def credential_document(
     """The unsecured OpenBadgeCredential for one achievement."""
     if learning.completed_on is None:
         raise PassportError(f"record {learning.record_id} has no completion date")
-    source: dict[str, Any] = {"type": ["Profile"], "name": learning.provider}
+    source = organisation_profile(learning.provider)
     if establishment:
         source["description"] = f"{learning.provider}, teaching at {establishment}"
     subject: dict[str, Any] = {
@@ -406,7 +421,12 @@ def holder_credentials(session: Session, holder: PassportHolder) -> list[Passpor
     return list(
         session.scalars(
             select(PassportCredential)
-            .where(PassportCredential.record_id.in_(records))
+            .where(
+                PassportCredential.record_id.in_(records),
+                # Issued to this holder: a record the index later moved to someone else does
+                # not bring a credential in another person's name with it.
+                PassportCredential.holder_id == holder.id,
+            )
             .order_by(PassportCredential.awarded_on.desc(), PassportCredential.issued_at.desc())
         )
     )
@@ -464,6 +484,12 @@ def issue(
             + ": only an achieved, completed course earns a credential"
         )
     lock_for_append(session)
+    # Under the ledger lock, so two runs at once cannot both issue (the unique record_id is the
+    # backstop): the second finds the first's credential and stops.
+    if session.scalar(
+        select(PassportCredential.id).where(PassportCredential.record_id == record.id)
+    ):
+        raise AlreadyIssued(f"record {record.id} already has its credential")
     now = now or utcnow()
     establishment = (
         establishment_of(session, holder.person_id, learning) if holder.name_establishment else None
@@ -539,9 +565,11 @@ def revoke(
     reason = reason.strip()
     if not reason:
         raise PassportError("give a reason for revoking the credential")
+    lock_for_append(session)
+    # Read again under the lock: two revocations at once must not both publish and ledger.
+    session.refresh(credential)
     if credential.revoked_at is not None:
         raise PassportError(f"credential {credential.id} was already revoked")
-    lock_for_append(session)
     credential.revoked_at = utcnow()
     credential.revoked_by = actor
     credential.revoked_reason = reason
@@ -650,6 +678,8 @@ def issue_pending(
             summary.holders_created += existing is None
             try:
                 issue(session, issuer, record, holder, actor=actor, base_url=base_url)
+            except AlreadyIssued:
+                pass  # another run issued it first
             except PassportError as exc:
                 summary.refused.append((record.id, str(exc)))
             else:

@@ -62,8 +62,8 @@ class Check(StrEnum):
     CRYPTOSUITE = "cryptosuite is supported"
     PROOF_PURPOSE = "proof purpose is the expected one"
     CONTEXT = "proof and document contexts agree"
-    CANONICALISATION = "document and proof canonicalise"
     VERIFICATION_METHOD = "verification method resolves to a key"
+    CANONICALISATION = "document and proof canonicalise"
     SIGNATURE = "signature matches"
 
 
@@ -253,13 +253,8 @@ def verify(
             unsecured["@context"] = options["@context"]
     passed.append(Check.CONTEXT)
 
-    try:
-        canonical_document = transform(unsecured, cryptosuite)
-        canonical_config = proof_configuration(unsecured, options, cryptosuite)
-    except ProofError as error:
-        return failure(error.check, error.reason)
-    passed.append(Check.CANONICALISATION)
-
+    # The key before the canonical form: an issuer nobody trusts is refused without the work
+    # (RDFC canonicalisation is the expensive step, and the input is anyone's).
     method = proof["verificationMethod"]
     try:
         public_key = resolve_key(method)
@@ -267,6 +262,13 @@ def verify(
     except Exception as error:
         return failure(Check.VERIFICATION_METHOD, f"verification method {method!r}: {error}")
     passed.append(Check.VERIFICATION_METHOD)
+
+    try:
+        canonical_document = transform(unsecured, cryptosuite)
+        canonical_config = proof_configuration(unsecured, options, cryptosuite)
+    except ProofError as error:
+        return failure(error.check, error.reason)
+    passed.append(Check.CANONICALISATION)
 
     try:
         public_key.verify(signature, hash_data(canonical_config, canonical_document))

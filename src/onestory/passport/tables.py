@@ -48,7 +48,8 @@ class PassportCredential(Base):
 
     # The credential's id is ``urn:uuid:<id>``.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    record_id: Mapped[str] = mapped_column(ForeignKey("agency_record.id"), index=True)
+    # One credential per learning record: issuing twice (two runs at once) fails on this.
+    record_id: Mapped[str] = mapped_column(ForeignKey("agency_record.id"), unique=True)
     holder_id: Mapped[str] = mapped_column(ForeignKey("passport_holder.id"), index=True)
     # What the credential says, for lists and statistics without parsing the documents.
     achievement: Mapped[str] = mapped_column(String(300))

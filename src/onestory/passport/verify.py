@@ -90,7 +90,12 @@ ISSUER = "Issuer recognised"
 SIGNATURE = "Signature matches"
 VALIDITY = "Validity period"
 STATUS = "Not revoked"
-PRESENTATION_PROOF = "Presentation signed by its holder"
+PRESENTATION_PROOF = "Presentation signed"
+# What a presentation's own signature does and does not show.
+_SENDER_ONLY = (
+    "; this shows who sent the presentation, not that they are the person the credentials "
+    "name: compare the name in them with the person in front of you"
+)
 
 JOSE_OUTCOMES: Final[dict[jose.JoseFailure, Outcome]] = {
     jose.JoseFailure.UNKNOWN_KEY: "unknown_issuer",
@@ -240,6 +245,47 @@ class ChainedStatusLists:
         return None
 
 
+def json_ld_shape_problem(document: Mapping[str, Any]) -> str | None:
+    """Why an eddsa-rdfc-2022 document cannot be read as its JSON says, or None.
+
+    Its proof signs the RDF the JSON-LD stands for, not the JSON: a property written as a full
+    IRI (``"https://www.w3.org/2018/credentials#validUntil"``), as a keyword form (``"@value"``),
+    or through a context of the sender's own makes the same RDF under a key this verifier does
+    not read, so a revocation entry or an end date could be hidden from it without breaking the
+    signature. So every property must be a term of the published contexts (named by URL, never
+    written inline) and no keyword but ``@context`` may appear.
+    """
+    context = document.get("@context")
+    entries = context if isinstance(context, list) else [context]
+    if not all(isinstance(entry, str) for entry in entries):
+        return "the @context holds a context written inline; only published contexts are accepted"
+
+    def walk(node: object, where: str) -> str | None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                problem = walk(item, f"{where}[{i}]")
+                if problem:
+                    return problem
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    return f"{where} has a property name that is not text"
+                if key == "@context" and where == "":
+                    continue
+                if key.startswith("@") or ":" in key:
+                    return (
+                        f"{where or 'the document'} uses {key!r} where a property of the "
+                        "credential's contexts belongs: refused, because the proof would not "
+                        "cover what this verifier reads"
+                    )
+                problem = walk(value, f"{where}.{key}" if where else key)
+                if problem:
+                    return problem
+        return None
+
+    return walk(document, "")
+
+
 # Status lists whose proof verified, by the SHA-256 of their canonical JSON and the key that
 # verified them: the same bytes under the same key verify the same way every time, and every
 # check of a credential would otherwise canonicalise its issuer's list again (bench_passport).
@@ -249,6 +295,11 @@ _VERIFIED_LISTS_LOCK = threading.Lock()
 
 def _verify_list_proof(status_list: Mapping[str, Any], trust: Trust) -> dataintegrity.VerifyResult:
     """``dataintegrity.verify`` of a status list credential, remembered when it passes."""
+    problem = json_ld_shape_problem(status_list)
+    if problem is not None:
+        return dataintegrity.VerifyResult(
+            ok=False, passed=(), failed=dataintegrity.Check.PROOF, reason=problem
+        )
     proof = status_list.get("proof")
     method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
     try:
@@ -449,6 +500,12 @@ class _Verifier:
         suite = proof.get("cryptosuite") if isinstance(proof, Mapping) else None
         securing = f"Data Integrity proof ({suite})" if isinstance(suite, str) else "Data Integrity"
         checks = [CheckResult(FORMAT, True, f"Verifiable credential with a {securing}")]
+        if suite == dataintegrity.RDFC:
+            problem = json_ld_shape_problem(document)
+            if problem is not None:
+                return _summary(
+                    "malformed", [CheckResult(FORMAT, False, problem)], document, securing
+                )
         result = dataintegrity.verify(document, resolve_key=self.trust.resolve)
         method = result.verification_method or ""
         if not result.ok:
@@ -564,6 +621,8 @@ class _Verifier:
         if entries is None:
             return CheckResult(STATUS, True, "the credential has no revocation entry"), "valid"
         entries_list = entries if isinstance(entries, list) else [entries]
+        if not entries_list:
+            return CheckResult(STATUS, False, "credentialStatus is an empty list"), "malformed"
         found: list[tuple[CheckResult, Outcome]] = []
         for entry in entries_list:
             if not isinstance(entry, Mapping):
@@ -595,8 +654,10 @@ class _Verifier:
             purpose = entry.get("statusPurpose")
             word = "suspended" if purpose == "suspension" else "revoked"
             return CheckResult(STATUS, False, f"{word}: {where} is set"), "revoked"
+        issued = status_list.get("validFrom")
+        when = f" (the list as published {issued})" if isinstance(issued, str) else ""
         return CheckResult(
-            STATUS, True, f"status list fetched, its proof verified; {where} is not set"
+            STATUS, True, f"status list fetched, its proof verified; {where} is not set{when}"
         ), "valid"
 
     def _status_list_problem(self, url: str, issuer_did: str | None) -> str | None:
@@ -634,7 +695,11 @@ class _Verifier:
                 checks.append(CheckResult(PRESENTATION_PROOF, False, result.reason))
                 return Verdict(outcome, PRESENTATION_HEADLINES[outcome], checks, [], "presentation")
             checks.append(
-                CheckResult(PRESENTATION_PROOF, True, f"signed with {result.verification_method}")
+                CheckResult(
+                    PRESENTATION_PROOF,
+                    True,
+                    f"signed with {result.verification_method}{_SENDER_ONLY}",
+                )
             )
         entries = document.get("verifiableCredential", [])
         if isinstance(entries, Mapping):
@@ -661,7 +726,11 @@ class _Verifier:
             check = CheckResult(PRESENTATION_PROOF, False, f"JOSE: {result.detail}")
             return Verdict(outcome, PRESENTATION_HEADLINES[outcome], [check], [], "presentation")
         checks = [
-            CheckResult(PRESENTATION_PROOF, True, f"vp+jwt signed with {result.header.get('kid')}")
+            CheckResult(
+                PRESENTATION_PROOF,
+                True,
+                f"vp+jwt signed with {result.header.get('kid')}{_SENDER_ONLY}",
+            )
         ]
         entries = claims.get("verifiableCredential", [])
         if isinstance(entries, Mapping):

@@ -176,6 +176,16 @@ def verify_submitted(
     upload: Annotated[UploadFile | str | None, File(alias=FILE_FIELD)] = None,
 ) -> HTMLResponse:
     """The plain answer for what was pasted or uploaded, or the form again saying what is wrong."""
+    # The same allowance as the API: a check costs real work, and anyone may ask.
+    limiter = _api_limiter(request)
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(address)
+    if wait is not None:
+        text = f"You have checked a lot of credentials: try again in {int(wait) + 1} seconds"
+        page = _form_page(request, errors=_errors(TEXTAREA, text), pasted=pasted, status=429)
+        page.headers["Retry-After"] = str(int(wait) + 1)
+        return page
+    limiter.record(address)
     # Starlette's class: what the form parser hands over, whichever subclass is declared.
     has_file = isinstance(upload, ReceivedFile) and bool(upload.filename)
     if pasted.strip() and has_file:
@@ -352,11 +362,8 @@ VERDICT_EXAMPLE: Final = {
     },
 )
 async def verify_api(request: Request) -> JSONResponse:
-    """The same verdict as the check page, as JSON. No sign-in needed.
-
-    A JWT sent as text/plain needs the X-CSRF-Token header (browsers can forge plain-text
-    posts); send it as ``{"jwt": "..."}`` instead.
-    """
+    """The same verdict as the check page, as JSON. No sign-in needed; a JWT may be sent as
+    text/plain or as ``{"jwt": "..."}``."""
     limiter = _api_limiter(request)
     address = request.client.host if request.client else "unknown"
     wait = limiter.retry_after(address)

@@ -40,7 +40,7 @@ from onestory.passport import credentials, shares
 from onestory.passport.credentials import LEARNING_KIND, PassportError
 from onestory.passport.tables import PassportCredential, PassportHolder, PassportShare
 from onestory.sharing.accounts import AccountError, account_actor, create_account
-from onestory.sharing.authorize import Actor, RecordRef, authorize
+from onestory.sharing.authorize import DECISION, Actor, RecordRef, authorize
 from onestory.sharing.policy import PolicySet
 from onestory.sharing.tables import UserAccount
 from onestory.sharing.vocabulary import Action, RecordKind, Role
@@ -649,6 +649,46 @@ class Staff:
     def may_revoke(self) -> bool:
         return self.user.role == Role.EDUCATION_PROVIDER
 
+    @property
+    def may_give_access(self) -> bool:
+        # Those who work with the person and can see them in person (the agreement decides).
+        return self.user.role in (Role.PRISON_OFFICER, Role.PROBATION_OFFICER)
+
+
+def _refused(session: Session, actor: Actor, action: str, record: RecordRef, why: str) -> None:
+    """Ledger a refusal the agreements alone did not make (in the decisions' own form)."""
+    append_at_commit(
+        session,
+        entry_type=DECISION,
+        actor=actor.user_or_client_id,
+        actor_org=actor.organisation_code,
+        purpose=REHABILITATION,
+        subjects=[Subject(str(record.kind), record.id)],
+        payload={
+            "action": str(action),
+            "role": str(actor.role),
+            "allowed": False,
+            "rule": None,
+            "reason": why,
+            "justification": None,
+        },
+    )
+
+
+def _sent_by(session: Session, staff: Staff, record_ids: Sequence[str]) -> set[str]:
+    """The records among ``record_ids`` that the member of staff's own organisation sent: an
+    education provider answers for its own awards only, never another provider's."""
+    if not record_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(AgencyRecord.id).where(
+                AgencyRecord.id.in_(record_ids),
+                AgencyRecord.agency == staff.actor.organisation_code,
+            )
+        )
+    )
+
 
 def _staff(user: UserAccount) -> Staff:
     if user.role not in STAFF_ROLES or user.organisation is None:
@@ -772,7 +812,8 @@ def _learner_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    views = [_view(c) for c in credentials.holder_credentials(session, holder)]
+    found = credentials.holder_credentials(session, holder)
+    views = [_view(c) for c in found]
     account = session.get(UserAccount, holder.account_id) if holder.account_id else None
     return render(
         request,
@@ -780,6 +821,7 @@ def _learner_page(
         {
             "holder": holder,
             "credentials": views,
+            "own_records": _sent_by(session, staff, [c.record_id for c in found]),
             "staff": staff,
             "account": account,
             "errors": errors,
@@ -822,14 +864,13 @@ def revoke(
         or credential.record_id not in credentials.holder_record_ids(session, holder)
     ):
         raise HTTPException(status_code=404)
-    allowed = _allowed(
-        request,
-        session,
-        staff.actor,
-        Action.UPDATE,
-        RecordRef(RecordKind.LEARNING_RECORD, credential.record_id, holder.person_id),
-        REHABILITATION,
-    )
+    record = RecordRef(RecordKind.LEARNING_RECORD, credential.record_id, holder.person_id)
+    allowed = _allowed(request, session, staff.actor, Action.UPDATE, record, REHABILITATION)
+    if allowed and not _sent_by(session, staff, [credential.record_id]):
+        # The agreement lets education providers change learning records; only the provider
+        # that sent this one may revoke what was issued from it. Ledgered as a refusal too.
+        _refused(session, staff.actor, Action.UPDATE, record, "sent by another organisation")
+        allowed = False
     if not allowed:
         session.commit()
         raise HTTPException(status_code=404)
@@ -855,7 +896,8 @@ def revoke(
             base_url=_base_url(request),
         )
     except PassportError as exc:
-        session.rollback()
+        # Nothing was changed (revoke checks before it writes); the decision stays ledgered.
+        session.commit()
         return _learner_page(
             request,
             session,
@@ -885,6 +927,17 @@ def give_access(
     """Make the learner an account so they can see their own passport."""
     staff = _staff(user)
     holder = _learner_holder(request, session, staff, holder_id)
+    # Making someone an account is its own decision, ledgered, beyond reading their records.
+    if not staff.may_give_access or not _allowed(
+        request,
+        session,
+        staff.actor,
+        Action.CREATE,
+        RecordRef(RecordKind.USER, f"passport-holder:{holder.id}", holder.person_id),
+        REHABILITATION,
+    ):
+        session.commit()
+        raise HTTPException(status_code=404)
     email = email.strip()
     problem = None
     if holder.account_id is not None:
@@ -943,10 +996,11 @@ def issue_now(
     if not staff.may_revoke:
         raise HTTPException(status_code=404)
     holder = _learner_holder(request, session, staff, holder_id)
+    mine = _sent_by(session, staff, credentials.holder_record_ids(session, holder))
     pending = [
         record
         for record, person_id in credentials.pending_records(session)
-        if person_id == holder.person_id and credentials.learning_of(record).achieved
+        if person_id == holder.person_id and record.id in mine
     ]
     issued = 0
     for record in pending:

@@ -33,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 # Members of the public sign in with a link (staff accounts use passwords or their own IdP): a
 # victim, and a learner whose passport access prison, probation or education staff gave them.
 EMAIL_LINK_ROLES = frozenset({Role.VICTIM, Role.LEARNER})
+LEARNER_LANDING = "/passport"
 LINK_LIFETIME = timedelta(minutes=15)
 AFTER_SIGN_IN = "/my-story"
 
@@ -146,7 +147,8 @@ def use_link(request: Request, token: str, session: SessionDep) -> Response:
     if claimed is None:
         return _expired(request)
     start_session(request, user, "email-link")
-    return RedirectResponse(AFTER_SIGN_IN, status_code=303)
+    landing = LEARNER_LANDING if user.role == Role.LEARNER else AFTER_SIGN_IN
+    return RedirectResponse(landing, status_code=303)
 
 
 def _expired(request: Request) -> HTMLResponse:

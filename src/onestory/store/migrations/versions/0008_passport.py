@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-30 00:18:43.358982
+Create Date: 2026-11-30 01:05:15.170147
 """
 
 from collections.abc import Sequence
@@ -101,6 +101,7 @@ def upgrade() -> None:
             name=op.f("fk_passport_credential_status_list_passport_status_list"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_passport_credential")),
+        sa.UniqueConstraint("record_id", name=op.f("uq_passport_credential_record_id")),
         sa.UniqueConstraint(
             "status_list",
             "status_index",
@@ -110,9 +111,6 @@ def upgrade() -> None:
     with op.batch_alter_table("passport_credential", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_passport_credential_holder_id"), ["holder_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_passport_credential_record_id"), ["record_id"], unique=False
         )
 
     op.create_table(
@@ -154,7 +152,6 @@ def downgrade() -> None:
 
     op.drop_table("passport_share")
     with op.batch_alter_table("passport_credential", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_passport_credential_record_id"))
         batch_op.drop_index(batch_op.f("ix_passport_credential_holder_id"))
 
     op.drop_table("passport_credential")
