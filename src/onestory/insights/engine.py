@@ -109,7 +109,7 @@ def connect(snapshot: Snapshot, *, memory_limit: str | None = None) -> duckdb.Du
 def compute(measure: Measure, con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The measure's full (unsuppressed) result as an Arrow table, columns checked."""
     try:
-        table = con.execute(measure.sql).to_arrow_table()
+        table = con.sql(measure.sql).to_arrow_table()
     except duckdb.Error as exc:
         raise MeasureError(f"measure {measure.id}: {exc}") from exc
     measure.check_columns(table)

@@ -378,7 +378,7 @@ def take_snapshot(
         counts[name] = write_table(
             partial / f"{name}.parquet", SCHEMAS[name], READERS[name](session), progress=step
         )
-    snapshot = Snapshot(partial, {"tables": dict(counts)})
+    snapshot = Snapshot(partial, {"taken_at": _iso(taken_at), "tables": dict(counts)})
     for name, builder in _derived.items():
         schema, rows = builder(snapshot)
         counts[name] = write_table(partial / f"{name}.parquet", schema, rows)
