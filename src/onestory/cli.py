@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -112,6 +112,15 @@ def _register_passport() -> None:
 
 
 _register_passport()
+
+
+def _register_insights() -> None:
+    from onestory.insights import cli as insights_cli
+
+    insights_cli.register(app)
+
+
+_register_insights()
 
 
 def _ingest_table(summaries: list[FileSummary]) -> Table:
@@ -235,6 +244,14 @@ def demo(
         "and open /passport (download, share, print the card); anyone can check a credential at "
         "/passport/verify. Offline, with this instance's key and status list:"
     )
+    release = _demo_release(settings, sessions)
+    console.print(
+        f"Statistics: release {release.id} at /insights — Victims' Code compliance by duty and "
+        "organisation, timeliness, caseload, hearings, attrition, learning and outcomes, data "
+        f"quality, small cells suppressed; files (CSV, Parquet, CSVW) in {release.path}. "
+        "As analyst@demo.onestory.test, /insights/internal/<measure> shows the unsuppressed "
+        "figures."
+    )
     if passports.credential_file is not None:
         console.print(
             f"  onestory passport verify {passports.credential_file}",
@@ -243,6 +260,57 @@ def demo(
         )
     if serve:
         _serve(settings, engine)
+
+
+def _demo_release(settings: Settings, sessions: Any) -> Any:
+    """The newest insights release, or a new one when the data it counts has changed since.
+
+    The ledger grows on every demo run (a bundle is exported, linkage runs), so what decides is
+    the number of rows in each table a snapshot copies.
+    """
+    from sqlalchemy import func, select
+
+    from onestory.exchange.tables import (
+        AgencyRecord,
+        EventPersonRef,
+        QuarantinedRow,
+        StoredEvent,
+    )
+    from onestory.insights.publish import latest_release, publish_release, steps
+    from onestory.passport.tables import PassportCredential
+    from onestory.sharing.tables import Organisation
+    from onestory.victims.tables import DutyClock
+
+    tables = {
+        "events": StoredEvent,
+        "event_person_refs": EventPersonRef,
+        "agency_records": AgencyRecord,
+        "quarantined_rows": QuarantinedRow,
+        "organisations": Organisation,
+        "duty_clocks": DutyClock,
+        "passport_credentials": PassportCredential,
+    }
+    data_dir = settings.ensure_data_dir()
+    with sessions() as session:
+        now = {
+            name: session.scalar(select(func.count()).select_from(model))
+            for name, model in tables.items()
+        }
+        latest = latest_release(data_dir)
+        if latest is not None:
+            counted = latest.manifest.get("snapshot", {}).get("tables", {})
+            if all(counted.get(name) == n for name, n in now.items()):
+                console.print(f"Using the statistics release {latest.id} (nothing new since).")
+                return latest
+        with progress_bar() as progress:
+            task = progress.add_task("Publishing statistics", total=steps())
+            return publish_release(
+                session,
+                data_dir,
+                threshold=settings.insights_threshold,
+                rounding=settings.insights_rounding,
+                progress=lambda what: progress.update(task, advance=1, description=what),
+            )
 
 
 @app.command()

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between runs issuing credentials for new achievements; 0 = never",
     )
+    # Insights releases (onestory.insights.sdc): disclosure control of published figures.
+    insights_threshold: int = Field(
+        default=5, ge=1, description="Published counts under this are suppressed (0 is shown)"
+    )
+    insights_rounding: int = Field(
+        default=0, ge=0, description="Round published counts to a multiple of this; 0 = no rounding"
+    )
 
     @cached_property
     def effective_database_url(self) -> str:

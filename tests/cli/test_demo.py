@@ -86,4 +86,11 @@ def test_demo_builds_a_world_and_reuses_it(
         )
         assert session.scalar(select(func.count()).select_from(PassportCredential)) == credentials
     assert "(0 issued now)" in second
+    # The first run published statistics; the second, with nothing new, reused them.
+    releases = sorted(p.name for p in (tmp_path / "insights" / "releases").iterdir())
+    assert len(releases) == 1 and f"Using the statistics release {releases[0]}" in second
+    release = json.loads(
+        (tmp_path / "insights" / "releases" / releases[0] / "release.json").read_text()
+    )
+    assert {m["id"] for m in release["measures"]} >= {"victims-code-compliance", "timeliness"}
     engine.dispose()

@@ -43,6 +43,9 @@ class Measure:
     columns: Mapping[str, str]
     statistics: tuple[str, ...] = ()
     basis: str | None = None
+    # Statistics worked out from the row's own counts (a rate): disclosure control hides them
+    # wherever a count of their row is hidden, since with the denominator they would give it back.
+    rates: tuple[str, ...] = ()
     portable: bool = False
     # The dimension a dashboard charts along (its x axis), and the count it charts.
     chart_by: str | None = None
@@ -72,6 +75,9 @@ class Measure:
                 f"measure {self.id}: the SQL returns columns {table.column_names}, "
                 f"but the measure documents {expected}"
             )
+        stray = [r for r in self.rates if r not in self.statistics]
+        if stray:
+            raise MeasureError(f"measure {self.id}: rates {stray} are not among its statistics")
         undocumented = [c for c in expected if c not in self.columns]
         if undocumented:
             raise MeasureError(f"measure {self.id}: columns without a description: {undocumented}")

@@ -129,7 +129,7 @@ HEARINGS = register(
             ),
             "hearings": "Hearings listed",
         },
-        chart_by="outcome",
+        chart_by="month",
         chart_value="hearings",
         filters=("court", "month"),
     )
@@ -154,6 +154,7 @@ ATTRITION = register(
         counts=("cases", "withdrawn"),
         statistics=("withdrawn_rate",),
         basis="cases",
+        rates=("withdrawn_rate",),
         columns={
             "stage": "'pre-charge': before a charge was decided",
             "police_area": POLICE_AREA,

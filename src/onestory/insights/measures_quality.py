@@ -31,6 +31,7 @@ DATA_QUALITY = register(
         counts=("records", "affected"),
         statistics=("rate",),
         basis="records",
+        rates=("rate",),
         columns={
             "agency": "The agency extract (layout), such as police-suspects or court-cases",
             "check": "'quarantined', 'linked to a person' or 'identifier completeness'",

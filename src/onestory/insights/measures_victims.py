@@ -31,6 +31,7 @@ COMPLIANCE = register(
         counts=("started", "met_on_time", "met_late", "overdue", "pending"),
         statistics=("on_time_rate",),
         basis="started",
+        rates=("on_time_rate",),
         columns={
             "duty": (
                 "The Victims' Code duty, by its id in OneStory's rules files: R6.1 tell the "

@@ -28,6 +28,7 @@ from onestory.exchange import ingest_web as exchange_ingest_web
 from onestory.exchange import records_api as exchange_records_api
 from onestory.exchange import webhooks as exchange_webhooks
 from onestory.exchange import webhooks_api as exchange_webhooks_api
+from onestory.insights import web as insights_web
 from onestory.ledger import api as ledger_api
 from onestory.ledger.checkpoints import load_or_create_signer
 from onestory.ledger.schedule import cut_checkpoints_every
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         passport_trust = trust_from_settings(passport_issuer, settings)
     except IssuerError as exc:
         raise ConfigurationError(f"ONESTORY_PASSPORT_TRUSTED_ISSUERS: {exc}") from exc
-    for prefix in ("victims", "exchange", "linkage", "evidence", "passport"):
+    for prefix in ("victims", "exchange", "linkage", "evidence", "passport", "insights"):
         if prefix not in templating_prefixes():
             add_template_package(prefix, f"onestory.{prefix}")
 
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(evidence_web.router)
     app.include_router(passport_verify_web.router)
     app.include_router(passport_web.router)
+    app.include_router(insights_web.router)
     _mount_static(app)
     return app
 
