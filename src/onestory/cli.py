@@ -276,7 +276,13 @@ def _demo_release(settings: Settings, sessions: Any) -> Any:
         QuarantinedRow,
         StoredEvent,
     )
-    from onestory.insights.publish import latest_release, publish_release, steps
+    from onestory.insights.publish import (
+        INTERNAL,
+        SOURCE_FILE,
+        latest_release,
+        publish_release,
+        steps,
+    )
     from onestory.passport.tables import PassportCredential
     from onestory.sharing.tables import Organisation
     from onestory.victims.tables import DutyClock
@@ -298,7 +304,8 @@ def _demo_release(settings: Settings, sessions: Any) -> Any:
         }
         latest = latest_release(data_dir)
         if latest is not None:
-            counted = latest.manifest.get("snapshot", {}).get("tables", {})
+            source = latest.path / INTERNAL / SOURCE_FILE
+            counted = json.loads(source.read_text()).get("tables", {}) if source.exists() else {}
             if all(counted.get(name) == n for name, n in now.items()):
                 console.print(f"Using the statistics release {latest.id} (nothing new since).")
                 return latest

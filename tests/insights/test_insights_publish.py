@@ -142,9 +142,12 @@ def test_a_release_holds_protected_files_metadata_and_the_checkpoint(
     assert "measure: test_events_by_type_and_month" in steps and steps[-1] == "files written"
 
     manifest = json.loads((release.path / RELEASE_FILE).read_text(encoding="utf-8"))
-    snapshot_manifest = json.loads(
-        (tmp_path / "insights" / "snapshots" / release.id / "manifest.json").read_text()
-    )
+    # The snapshot (whole records) is gone once computed from; its manifest is the operator's.
+    assert not (tmp_path / "insights" / "snapshots" / release.id).exists()
+    internal = release.path / "internal" / "snapshot.json"
+    assert oct(internal.stat().st_mode & 0o777) == "0o600"
+    snapshot_manifest = json.loads(internal.read_text())
+    assert "tables" not in manifest["snapshot"]
     checkpoint = snapshot_manifest["ledger"]["checkpoint"]
     assert checkpoint and checkpoint["size"] > 0
     assert manifest["ledger_checkpoint"] == checkpoint

@@ -285,7 +285,8 @@ def test_a_vp_jwt_signed_by_the_holder_with_enveloped_credentials_is_checked_ins
     lists = _lists(session, passport_issuer)
     verdict = verify(token, trust=trust, status_lists=lists)
     assert verdict.outcome == "valid", verdict.checks
-    assert _check(verdict, "Presentation signed by its holder")[0]
+    signed_ok, detail = _check(verdict, "Presentation signed")
+    assert signed_ok and "not that they are the person the credentials name" in detail
     assert [c.achievement for c in verdict.credentials] == [c.achievement for c in issued]
     forged = _jwt_with_claims(issued[0].jwt, {"name": "Anything"})
     bad = jose.sign_vp_jwt(
@@ -321,11 +322,11 @@ def test_a_presentation_with_a_data_integrity_proof_by_the_holder(
     lists = _lists(session, passport_issuer)
     verdict = verify(signed, trust=trust, status_lists=lists)
     assert verdict.outcome == "valid", verdict.checks
-    assert _check(verdict, "Presentation signed by its holder")[0]
+    assert _check(verdict, "Presentation signed")[0]
     signed["holder"] = "did:example:someone-else"
     changed = verify(signed, trust=trust, status_lists=lists)
     assert changed.outcome == "tampered"
-    assert not _check(changed, "Presentation signed by its holder")[0]
+    assert not _check(changed, "Presentation signed")[0]
 
 
 @pytest.mark.parametrize(

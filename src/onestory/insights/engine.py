@@ -46,6 +46,10 @@ class Measure:
     # Statistics worked out from the row's own counts (a rate): disclosure control hides them
     # wherever a count of their row is hidden, since with the denominator they would give it back.
     rates: tuple[str, ...] = ()
+    # Whether totals over the dimensions mean something: not where one figure repeats on every
+    # row of a group (a denominator) or a unit is counted under several values (stages of one
+    # case), where a total would double count and give hidden cells away.
+    totals: bool = True
     portable: bool = False
     # The dimension a dashboard charts along (its x axis), and the count it charts.
     chart_by: str | None = None

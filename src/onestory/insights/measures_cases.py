@@ -40,6 +40,7 @@ TIMELINESS = register(
         counts=("cases",),
         statistics=("median_days", "p90_days"),
         basis="cases",
+        totals=False,
         columns={
             "stage": (
                 "'offence to charge', 'charge to first hearing' or 'first hearing to completion'"

@@ -32,6 +32,7 @@ DATA_QUALITY = register(
         statistics=("rate",),
         basis="records",
         rates=("rate",),
+        totals=False,
         columns={
             "agency": "The agency extract (layout), such as police-suspects or court-cases",
             "check": "'quarantined', 'linked to a person' or 'identifier completeness'",

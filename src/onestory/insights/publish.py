@@ -118,6 +118,9 @@ class Release:
         return pq.read_table(path)
 
 
+SOURCE_FILE = "snapshot.json"
+
+
 def release_id(moment: datetime) -> str:
     """A release's id: its UTC time, to the second, safe in file names and URLs."""
     return moment.strftime("%Y-%m-%dT%H%M%SZ")
@@ -155,18 +158,26 @@ def publish_release(
         data_dir / SNAPSHOTS / rid,
         progress=None if progress is None else _table_progress(progress),
     )
-    results = _compute(snapshot, chosen, progress)
+    try:
+        results = _compute(snapshot, chosen, progress)
+    finally:
+        # The snapshot holds whole records (names, identifiers): it is kept no longer than it
+        # takes to compute from it. Its manifest goes into release.json; the unsuppressed
+        # results stay in internal/, readable by the operator only.
+        shutil.rmtree(snapshot.path, ignore_errors=True)
     folder = data_dir / RELEASES / rid
     partial = folder.with_name(folder.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
-    (partial / INTERNAL).mkdir(parents=True)
+    (partial / INTERNAL).mkdir(parents=True, mode=0o700)
     entries = []
     csvw_tables = []
     audits: set[str] = set()
     for measure_id, measure in chosen.items():
         result = results[measure_id]
-        pq.write_table(result, partial / INTERNAL / f"{measure_id}.parquet", compression="zstd")
+        internal = partial / INTERNAL / f"{measure_id}.parquet"
+        pq.write_table(result, internal, compression="zstd")
+        internal.chmod(0o600)
         if not measure.public:
             continue
         protected = sdc.protect(
@@ -203,7 +214,9 @@ def publish_release(
             "margins": "per value of each measure's first dimension, and the grand total",
         },
         "ledger_checkpoint": snapshot.manifest["ledger"]["checkpoint"],
-        "snapshot": {"folder": str(Path("..", "..", "snapshots", rid)), **snapshot.manifest},
+        # The ledger state and when: which data the figures came from (not the row counts of the
+        # store's tables, which are not disclosure-controlled).
+        "snapshot": {k: v for k, v in snapshot.manifest.items() if k != "tables"},
         "measures": entries,
         "internal_measures": sorted(chosen),
     }
@@ -215,6 +228,10 @@ def publish_release(
         + str((manifest["ledger_checkpoint"] or {}).get("size", "none")),
         "tables": csvw_tables,
     }
+    # For the operator: the full snapshot manifest, row counts included (not published).
+    source = partial / INTERNAL / SOURCE_FILE
+    source.write_text(json.dumps(snapshot.manifest, indent=2) + "\n", encoding="utf-8")
+    source.chmod(0o600)
     (partial / CSVW_FILE).write_text(json.dumps(csvw, indent=2) + "\n", encoding="utf-8")
     (partial / RELEASE_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(partial, folder)

@@ -73,6 +73,8 @@ AUDIT_LP = "linear programming"
 AUDIT_PROPAGATION = "interval propagation (scipy not installed)"
 
 Cell = tuple[int, str]  # (row in the published table, count column)
+# The least value a reader knows each count has (see protect).
+Floors = dict[Cell, int]
 
 
 class DisclosureError(Exception):
@@ -120,7 +122,7 @@ def _margin_rows(
     """Margin rows to append, and (margin row, its part rows) for each, indexes after ``rows``."""
     dims = measure.dimensions
     n = len(rows)
-    if not dims:
+    if not dims or not measure.totals:
         return [], []
     margins: list[dict[str, Any]] = []
     groups: list[tuple[int, list[int]]] = []
@@ -181,7 +183,7 @@ def _relations(
 
 
 def _secondary(
-    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: int
+    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: Floors
 ) -> None:
     """Hide more cells until no relation gives a hidden cell away (in place; a fixed point)."""
     changed = True
@@ -194,13 +196,13 @@ def _secondary(
             hidden_parts = [p for p in relation.parts if p in hidden]
             exposed = len(hidden_members) == 1 or (
                 relation.total not in hidden
-                and sum(values[p] for p in hidden_parts) <= floor * len(hidden_parts)
+                and sum(values[p] for p in hidden_parts) <= sum(floor[p] for p in hidden_parts)
             )
             if not exposed:
                 continue
             candidates = [p for p in relation.parts if p not in hidden and values[p] > 0]
-            if not candidates and floor == 0:
-                candidates = [p for p in relation.parts if p not in hidden]
+            if not candidates:
+                candidates = [p for p in relation.parts if p not in hidden and floor[p] == 0]
             if candidates:
                 # min keeps the first of equal values: the choice depends only on the order.
                 hidden.add(min(candidates, key=lambda p: values[p]))
@@ -212,7 +214,7 @@ def _secondary(
 
 
 def _bounds(
-    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: int
+    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: Floors
 ) -> dict[Cell, tuple[float, float]]:
     """What a reader can deduce about each hidden cell: bounds propagated through the relations.
 
@@ -220,7 +222,7 @@ def _bounds(
     least the sum of its parts' least values, a hidden part at most its total less the others'
     least values, and so on, until nothing tightens (or ``_PROPAGATION_PASSES`` passes).
     """
-    low: dict[Cell, float] = dict.fromkeys(hidden, float(floor))
+    low: dict[Cell, float] = {cell: float(floor[cell]) for cell in hidden}
     high: dict[Cell, float] = dict.fromkeys(hidden, math.inf)
 
     def lo(cell: Cell) -> float:
@@ -260,7 +262,7 @@ def _bounds(
 
 
 def _fixed_by_lp(
-    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: int
+    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: Floors
 ) -> list[Cell] | None:
     """Hidden cells the whole linear system pins, found by linear programming; None without scipy.
 
@@ -295,7 +297,7 @@ def _fixed_by_lp(
         equations += 1
     a_eq = coo_array((data, (rows, cols)), shape=(equations, n)).tocsr()
     b_eq = [0.0] * equations
-    bounds = [(0.0 if values[c] <= floor else -1.0, 1.0) for c in cells]
+    bounds = [(0.0 if values[c] <= floor[c] else -1.0, 1.0) for c in cells]
     movable = np.zeros(n, dtype=bool)
 
     def explore(objective: np.ndarray) -> None:
@@ -327,7 +329,7 @@ def _fixed_by_lp(
 
 
 def _pinned(
-    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: int
+    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: Floors
 ) -> tuple[list[Cell], str]:
     """Hidden cells a reader can still work out, in order, and how that was checked."""
     bounds = _bounds(relations, values, hidden, floor)
@@ -341,7 +343,7 @@ def _pinned(
 
 
 def _suppress(
-    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: int
+    relations: Sequence[Relation], values: dict[Cell, int], hidden: set[Cell], floor: Floors
 ) -> str:
     """Secondary suppression, then more wherever an audit still pins a hidden cell.
 
@@ -416,10 +418,19 @@ def protect(
     by_column = {c: [row[c] for row in published] for c in measure.counts}
     relations = _relations(measure, groups, by_column)
     values = {(i, c): row[c] for i, row in enumerate(published) for c in measure.counts}
-    low = 0 if suppress_zeros else 1
-    hidden = {cell for cell, value in values.items() if low <= value < threshold}
+    # A small group hides all its counts, zeros too: "none of the 3 was met on time" tells the
+    # outcome of every one of them. What a reader knows of a hidden count is its floor: at least
+    # 1 where zeros are shown, at least 0 in such a row (or when zeros are hidden everywhere).
+    small_rows = {
+        i
+        for i, row in enumerate(published)
+        if measure.basis is not None and 0 < row[measure.basis] < threshold
+    }
+    floor: Floors = {(i, c): 0 if suppress_zeros or i in small_rows else 1 for (i, c) in values}
+    hidden = {cell for cell, value in values.items() if floor[cell] <= value < threshold}
+    hidden |= {(i, c) for i in small_rows for c in measure.counts}
     primary = len(hidden)
-    audit = _suppress(relations, values, hidden, floor=low)
+    audit = _suppress(relations, values, hidden, floor=floor)
     for i, row in enumerate(published):
         names = [c for c in measure.counts if (i, c) in hidden]
         # A statistic goes with its group: hidden where the group is small, and hidden wherever
@@ -430,7 +441,10 @@ def protect(
             names.extend(
                 s
                 for s in measure.statistics
-                if row[s] is not None and (small or (names and s in measure.rates))
+                if row[s] is not None
+                and (
+                    small or (names and s in measure.rates) or (rounding > 1 and s in measure.rates)
+                )
             )
         for column in names:
             row[column] = None

@@ -43,7 +43,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from onestory.exchange.tables import (
@@ -364,7 +364,10 @@ def take_snapshot(
     if partial.exists():
         for leftover in partial.iterdir():
             leftover.unlink()
-    partial.mkdir(parents=True, exist_ok=True)
+    partial.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial.chmod(0o700)  # whole records: the operator's alone
+    # One consistent view of the store for every table and the ledger state alike.
+    _begin_consistent_read(session)
     taken_at = utcnow()
     size = tree_size(session)
     checkpoint = latest_checkpoint(session)
@@ -396,6 +399,22 @@ def take_snapshot(
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(partial, folder)
     return Snapshot(folder, manifest)
+
+
+def _begin_consistent_read(session: Session) -> None:
+    """Start the snapshot's transaction so every read sees the same committed state.
+
+    PostgreSQL's default isolation lets each statement see newer commits; REPEATABLE READ fixes
+    the view at the first read. SQLite's driver does not begin a transaction for a SELECT, so one
+    is begun explicitly (a read transaction holds its view until it ends).
+    """
+    if session.in_transaction():
+        session.commit()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
+        session.execute(text("BEGIN"))
 
 
 def _iso(moment: datetime) -> str:
