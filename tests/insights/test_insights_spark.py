@@ -24,10 +24,14 @@ def spark() -> Iterator[Any]:
     if shutil.which("java") is None:
         pytest.skip("Java is not installed, and Spark needs it")
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
+    # The same jars as the linkage Spark test: whichever runs first in a worker starts the JVM,
+    # and a jar can only join its class path then (the linkage test's string functions need it).
     session = (
         SparkSession.builder.master("local[2]")
         .appName("onestory-insights-test")
+        .config("spark.jars", similarity_jar_location())
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
