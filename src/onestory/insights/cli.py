@@ -83,6 +83,7 @@ def publish(
     ] = False,
 ) -> None:
     """Snapshot the store, compute every measure and write a disclosure-controlled release."""
+    from onestory.insights.duties import DutyDerivationError
     from onestory.insights.engine import MeasureError
     from onestory.insights.publish import ReleaseError, publish_release, steps
     from onestory.insights.sdc import DisclosureError
@@ -103,7 +104,13 @@ def publish(
                 suppress_zeros=suppress_zeros,
                 progress=lambda what: progress.update(task, advance=1, description=what),
             )
-    except (MeasureError, DisclosureError, SnapshotError, ReleaseError) as exc:
+    except (
+        MeasureError,
+        DisclosureError,
+        SnapshotError,
+        ReleaseError,
+        DutyDerivationError,
+    ) as exc:
         raise CommandError(str(exc)) from exc
     finally:
         engine.dispose()
