@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from insights_world import InsightsWorld, build_insights_world
+
+# The page-checking client and the browser kit live in tests/web.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
 
 @pytest.fixture(scope="session")

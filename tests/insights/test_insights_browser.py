@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, Audit, free_port, require_browser, serving
 from fastapi import FastAPI
 from test_insights_pages import AREAS, MEASURE, truth_rows, write_release
 
@@ -32,39 +29,12 @@ from onestory.store.catalog import load_metadata
 from onestory.web.app import create_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-AXE = Path(__file__).resolve().parents[2] / "build/axe/node_modules/axe-core/axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ANALYST_EMAIL = "analyst@moj.test"
 PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.browser
-
-
-def _require(path: Path, reason: str) -> None:
-    if path.exists():
-        return
-    if IN_CI:
-        pytest.fail(f"{reason}; CI=true requires the browser tests to run")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -81,7 +51,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     write_release(tmp_path, truth_rows())
     engine = create_engine_for(f"sqlite:///{tmp_path / 'insights.sqlite3'}")
     load_metadata().create_all(engine)
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         env="test",
@@ -104,68 +74,18 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
             )
         )
         session.commit()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
     try:
-        yield Served(base_url, app)
+        with serving(app, port):
+            yield Served(base_url, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 
-class Audit:
-    """axe-core violations per page, and console errors, for one report at the end."""
-
-    def __init__(self, axe_source: str) -> None:
-        self.axe_source = axe_source
-        self.violations: dict[str, list[dict[str, Any]]] = {}
-        self.console: list[str] = []
-
-    def watch(self, page: Page) -> None:
-        page.on(
-            "console",
-            lambda m: self.console.append(f"{page.url}: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda error: self.console.append(f"{page.url}: {error}"))
-
-    def check(self, page: Page, name: str) -> None:
-        # Through the DevTools protocol, so the page's CSP stays on while axe runs.
-        if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.evaluate(self.axe_source + "\n;true")
-        found = page.evaluate(
-            """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-                return result.violations.map(v => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    targets: v.nodes.map(n => n.target.join(' ')),
-                }));
-            }""",
-            AXE_TAGS,
-        )
-        if found:
-            self.violations[name] = found
-
-    def report(self) -> str:
-        return "\n".join(
-            f"{name}: {v['id']} [{v['impact']}] {v['help']}: {', '.join(v['targets'][:3])}"
-            for name, found in self.violations.items()
-            for v in found
-        )
-
-
 def test_the_statistics_pages_pass_axe_and_filter_in_a_browser(served: Served) -> None:
-    _require(CHROMIUM, f"{CHROMIUM} is not installed (apt-get install chromium)")
-    _require(AXE, f"{AXE} is missing: run `make test`, which fetches axe-core")
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    audit = Audit(AXE.read_text(encoding="utf-8"))
+    audit = Audit()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

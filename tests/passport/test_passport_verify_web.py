@@ -6,17 +6,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, Audit, free_port, require_browser, serving
 from fastapi import FastAPI
 from page_checks import PageCheckingClient, csrf_token_from, soup_of
 from passport_helpers import Learner, add_learner, add_organisations_and_staff
@@ -330,45 +325,17 @@ def test_a_base_url_with_a_path_serves_the_did_document_at_the_did_web_path(
 
 # --- in a real browser, with axe-core -----------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
-AXE = Path(__file__).resolve().parents[2] / "build/axe/node_modules/axe-core/axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def _axe(page: Any, source: str) -> list[str]:
-    """axe-core's WCAG 2.2 AA violations on the page, one line each (evaluated over DevTools, so
-    the page's CSP stays on)."""
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(source + "\n;true")
-    found = page.evaluate(
-        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
-            .violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target)})`)""",
-        AXE_TAGS,
-    )
-    return [f"{page.url}: {line}" for line in found]
-
 
 @pytest.mark.browser
 def test_a_person_checks_by_pasting_and_by_uploading_in_a_real_browser(
     tmp_path: Path,
 ) -> None:
-    if not CHROMIUM.exists() or not AXE.exists():
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail("chromium and axe-core are needed for the browser tests in CI")
-        pytest.skip("chromium or axe-core is not installed")
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     engine = create_engine_for(f"sqlite:///{tmp_path / 'verify.sqlite3'}")
     load_metadata().create_all(engine)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(_settings(tmp_path, base), engine=engine)
     with app.state.sessions() as session:
@@ -383,34 +350,26 @@ def test_a_person_checks_by_pasting_and_by_uploading_in_a_real_browser(
         pasted, tampered = json.dumps(issued[0].rdfc), _renamed_jwt(issued[0].jwt)
     tampered_file = tmp_path / "maths.jwt"
     tampered_file.write_text(tampered)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    source = AXE.read_text(encoding="utf-8")
-    violations: list[str] = []
+    audit = Audit()
     try:
-        with sync_playwright() as playwright:
+        with serving(app, port), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.set_default_timeout(15_000)
             page.goto(base + "/passport/verify")
-            violations += _axe(page, source)
+            audit.check(page, "check page")
             page.get_by_role("button", name="Check the qualification").click()
             expect(page.locator(".govuk-error-summary")).to_contain_text(
                 "Paste a credential or choose a file"
             )
-            violations += _axe(page, source)
+            audit.check(page, "missing input")
             page.get_by_label("Paste the qualification").fill(pasted)
             page.get_by_role("button", name="Check the qualification").click()
             expect(page.locator("#verdict")).to_have_attribute("data-outcome", "valid")
             expect(page.locator("h1")).to_have_text(
                 "This qualification is genuine and has not been revoked"
             )
-            violations += _axe(page, source)
+            audit.check(page, "valid paste")
             page.goto(base + "/passport/verify")
             page.get_by_label("Or choose its file").set_input_files(str(tampered_file))
             page.get_by_role("button", name="Check the qualification").click()
@@ -418,13 +377,11 @@ def test_a_person_checks_by_pasting_and_by_uploading_in_a_real_browser(
             expect(page.get_by_role("alert")).to_contain_text(
                 "This has been changed since it was issued"
             )
-            violations += _axe(page, source)
+            audit.check(page, "tampered upload")
             page.goto(f"{base}/passport/s/{token}")
             expect(page.locator("#verdict")).to_have_attribute("data-outcome", "valid")
-            violations += _axe(page, source)
+            audit.check(page, "share link")
             browser.close()
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
-    assert not violations, "\n".join(violations)
+    assert not audit.violations, "axe found accessibility problems:\n" + audit.report()
