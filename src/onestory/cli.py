@@ -150,7 +150,8 @@ def demo(
     from onestory.exchange.loader import load_organisations
     from onestory.ledger.checkpoints import VERIFIER_KEY_FILE, cut_checkpoint, load_or_create_signer
     from onestory.linkage.cli import index_copy_dir, link_everyone, run_table
-    from onestory.passport.demo import issue_demo_passports, pending_count
+    from onestory.passport.credentials import pending_count
+    from onestory.passport.demo import issue_demo_passports
     from onestory.passport.issuer import load_issuer
     from onestory.sharing.policy import load_policies
     from onestory.store import session_factory
@@ -268,14 +269,6 @@ def _demo_release(settings: Settings, sessions: Any) -> Any:
     The ledger grows on every demo run (a bundle is exported, linkage runs), so what decides is
     the number of rows in each table a snapshot copies.
     """
-    from sqlalchemy import func, select
-
-    from onestory.exchange.tables import (
-        AgencyRecord,
-        EventPersonRef,
-        QuarantinedRow,
-        StoredEvent,
-    )
     from onestory.insights.publish import (
         INTERNAL,
         SOURCE_FILE,
@@ -283,25 +276,11 @@ def _demo_release(settings: Settings, sessions: Any) -> Any:
         publish_release,
         steps,
     )
-    from onestory.passport.tables import PassportCredential
-    from onestory.sharing.tables import Organisation
-    from onestory.victims.tables import DutyClock
+    from onestory.insights.snapshot import source_counts
 
-    tables = {
-        "events": StoredEvent,
-        "event_person_refs": EventPersonRef,
-        "agency_records": AgencyRecord,
-        "quarantined_rows": QuarantinedRow,
-        "organisations": Organisation,
-        "duty_clocks": DutyClock,
-        "passport_credentials": PassportCredential,
-    }
     data_dir = settings.ensure_data_dir()
     with sessions() as session:
-        now = {
-            name: session.scalar(select(func.count()).select_from(model))
-            for name, model in tables.items()
-        }
+        now = source_counts(session)
         latest = latest_release(data_dir)
         if latest is not None:
             source = latest.path / INTERNAL / SOURCE_FILE

@@ -43,7 +43,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from onestory.exchange.tables import (
@@ -285,6 +285,26 @@ def _passport_credentials(session: Session) -> Iterable[dict[str, Any]]:
             "issued_at": credential.issued_at,
             "revoked_at": credential.revoked_at,
         }
+
+
+# The table each copied file is read from (for counting what a snapshot would hold).
+SOURCES: dict[str, Any] = {
+    "events": StoredEvent,
+    "event_person_refs": EventPersonRef,
+    "agency_records": AgencyRecord,
+    "quarantined_rows": QuarantinedRow,
+    "organisations": Organisation,
+    "duty_clocks": DutyClock,
+    "passport_credentials": PassportCredential,
+}
+
+
+def source_counts(session: Session) -> dict[str, int]:
+    """The rows a snapshot taken now would copy, per file: whether anything changed since one."""
+    return {
+        name: int(session.scalar(select(func.count()).select_from(model)) or 0)
+        for name, model in SOURCES.items()
+    }
 
 
 READERS: dict[str, Rows] = {

@@ -211,7 +211,7 @@ def issue_command() -> None:
     issuer = load_issuer(settings.ensure_data_dir(), settings.public_base_url)
     try:
         with session_factory(engine)() as session:
-            pending = sum(1 for _ in credentials.pending_records(session))
+            pending = credentials.pending_count(session)
             with progress_bar() as progress:
                 task = progress.add_task("Issuing credentials", total=pending)
                 summary = credentials.issue_pending(

@@ -620,18 +620,31 @@ def _without_credential() -> Any:
     )
 
 
-def pending_records(session: Session) -> Iterator[tuple[AgencyRecord, str | None]]:
-    """Achieved learning records with no credential yet, each with its person (None when the
-    index has not placed the record yet). The outcome is read in SQL, so a server checking every
-    minute reads only what may be issued."""
-    rows = session.execute(
+def _pending() -> Any:
+    return (
         select(AgencyRecord, PersonMember.person_id)
         .outerjoin(PersonMember, PersonMember.record_id == AgencyRecord.id)
         .where(_without_credential(), _outcome() == "achieved")
-        .order_by(AgencyRecord.received_at, AgencyRecord.id)
     )
+
+
+def pending_records(
+    session: Session, *, person_id: str | None = None
+) -> Iterator[tuple[AgencyRecord, str | None]]:
+    """Achieved learning records with no credential yet, each with its person (None when the
+    index has not placed the record yet), or only ``person_id``'s. The outcome is read in SQL, so
+    a server checking every minute reads only what may be issued."""
+    query = _pending()
+    if person_id is not None:
+        query = query.where(PersonMember.person_id == person_id)
+    rows = session.execute(query.order_by(AgencyRecord.received_at, AgencyRecord.id))
     for row in rows:
         yield row[0], row[1]
+
+
+def pending_count(session: Session) -> int:
+    """How many records ``pending_records`` would give (a progress bar's total), counted in SQL."""
+    return int(session.scalar(select(func.count()).select_from(_pending().subquery())) or 0)
 
 
 def not_achieved_count(session: Session) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onestory.passport.credentials import IssueSummary, issue_pending, pending_records
+from onestory.passport.credentials import IssueSummary, issue_pending
 from onestory.passport.issuer import Issuer
 from onestory.passport.tables import PassportCredential, PassportHolder
 from onestory.sharing.tables import UserAccount
@@ -35,11 +35,6 @@ class DemoPassports:
     credentials: int
     learner_holder: str | None
     credential_file: Path | None
-
-
-def pending_count(session: Session) -> int:
-    """How many learning records have no credential yet (the progress bar's total)."""
-    return sum(1 for _ in pending_records(session))
 
 
 def issue_demo_passports(

@@ -999,8 +999,8 @@ def issue_now(
     mine = _sent_by(session, staff, credentials.holder_record_ids(session, holder))
     pending = [
         record
-        for record, person_id in credentials.pending_records(session)
-        if person_id == holder.person_id and record.id in mine
+        for record, _ in credentials.pending_records(session, person_id=holder.person_id)
+        if record.id in mine
     ]
     issued = 0
     for record in pending:
